@@ -1,0 +1,276 @@
+//! Sign-up, sign-in, sign-out, the caller's own account.
+
+use crate::api::json::ApiJson;
+use crate::auth::Session;
+use crate::auth::password::NewPassword;
+use crate::auth::tokens::{self, SESSION_PREFIX};
+use crate::domain::user::{DisplayName, Email, Errors, Role};
+use crate::error::{ApiError, OnConstraint, Problem, Result};
+use crate::state::AppState;
+use crate::store::audit::{self, Actor, Event};
+use crate::store::users::{self, Membership, NewUser, User};
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::Ordering;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterBody {
+    /// Unique, compared case-insensitively.
+    #[schema(format = "email", max_length = 254)]
+    pub email: String,
+    /// 12 to 128 characters; common passwords are refused.
+    #[schema(min_length = 12, max_length = 128)]
+    pub password: String,
+    #[schema(min_length = 1, max_length = 100)]
+    pub display_name: String,
+}
+
+/// Parses a new account's fields, listing every problem at once. A lone password
+/// problem keeps its own code (`password_too_common`, …) at the top level.
+pub fn parse_account(
+    email: &str,
+    password: &str,
+    display_name: &str,
+) -> Result<(Email, NewPassword, DisplayName)> {
+    let mut errs = Errors::default();
+    let email = errs.take(Email::parse("email", email));
+    let name = errs.take(DisplayName::parse("display_name", display_name));
+    let password = NewPassword::parse("password", password);
+    match (email, name, password) {
+        (Some(e), Some(n), Ok(p)) => Ok((e, p, n)),
+        (Some(_), Some(_), Err(pw_err)) => Err(pw_err),
+        (_, _, pw) => {
+            if let Err(pw_err) = pw {
+                errs.0.extend(pw_err.field_errors().iter().cloned());
+            }
+            Err(ApiError::validation(errs.0))
+        }
+    }
+}
+
+pub fn email_taken() -> ApiError {
+    ApiError::conflict("email_taken", "An account with this email already exists.").with_errors(
+        vec![crate::error::FieldError::new(
+            "email",
+            "email_taken",
+            "An account with this email already exists.",
+        )],
+    )
+}
+
+/// Creates an account with `role`, writing its audit event in the same transaction.
+pub async fn create_user(
+    state: &AppState,
+    actor: Option<Actor>,
+    email: &Email,
+    password: &NewPassword,
+    display_name: &DisplayName,
+    role: Role,
+) -> Result<User> {
+    let hash = state.hasher.hash(password).await?;
+    let mut tx = state.pool.begin().await?;
+    let user = users::insert(
+        &mut tx,
+        NewUser {
+            email,
+            display_name,
+            role,
+            password_hash: &hash,
+        },
+    )
+    .await
+    .on_constraint("users_email_key", email_taken)?;
+    let actor = actor.unwrap_or(Actor {
+        id: Some(user.id),
+        role: role.as_str(),
+    });
+    audit::record(
+        &mut tx,
+        actor,
+        Event::new("user", user.id, "create").status(None, "active"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Create an account (role `marketer`).
+#[utoipa::path(
+    tag = "auth",
+    request_body = RegisterBody,
+    responses(
+        (status = 201, body = User),
+        (status = 409, description = "`email_taken`", body = Problem),
+        (status = 422, description = "`validation_failed`, `password_too_short`, `password_too_common`, …", body = Problem),
+    )
+)]
+#[post("/auth/register")]
+pub async fn register(
+    state: web::Data<AppState>,
+    body: ApiJson<RegisterBody>,
+) -> Result<HttpResponse> {
+    let b = body.0;
+    let (email, password, name) = parse_account(&b.email, &b.password, &b.display_name)?;
+    let user = create_user(&state, None, &email, &password, &name, Role::Marketer).await?;
+    Ok(HttpResponse::Created().json(user))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginAnswer {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        "The email or the password is wrong.",
+    )
+}
+
+/// Sign in. Unknown email and wrong password answer alike, in about the same time.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginBody,
+    responses(
+        (status = 200, body = LoginAnswer),
+        (status = 401, description = "`invalid_credentials`", body = Problem),
+        (status = 429, description = "`too_many_attempts`, with `Retry-After`", body = Problem),
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(state: web::Data<AppState>, body: ApiJson<LoginBody>) -> Result<HttpResponse> {
+    let b = body.0;
+    if b.password.chars().count() > crate::auth::password::MAX_CHARS * 4 {
+        return Err(invalid_credentials());
+    }
+    let found = users::by_email(&state.pool, &b.email).await?;
+    if let Some((user, _)) = &found
+        && let Some(wait) = users::locked_for(&state.pool, user.id).await?
+    {
+        return Err(ApiError::too_many_attempts(wait));
+    }
+    let (user, hash) = match found {
+        Some((u, h)) => (Some(u), Some(h)),
+        None => (None, None),
+    };
+    let ok = state.hasher.verify(&b.password, hash).await?;
+    let user = match user {
+        Some(u) if ok && !u.disabled => u,
+        Some(u) => {
+            users::record_failure(&state.pool, u.id).await?;
+            state.metrics.logins_failed.fetch_add(1, Ordering::Relaxed);
+            return Err(invalid_credentials());
+        }
+        None => {
+            state.metrics.logins_failed.fetch_add(1, Ordering::Relaxed);
+            return Err(invalid_credentials());
+        }
+    };
+    users::clear_failures(&state.pool, user.id).await?;
+    let token = tokens::generate(SESSION_PREFIX);
+    let expires_at = users::create_session(
+        &state.pool,
+        user.id,
+        &tokens::digest(&token),
+        state.settings.session_ttl,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(LoginAnswer {
+        token,
+        expires_at,
+        user,
+    }))
+}
+
+/// Sign out: the token stops working at once.
+#[utoipa::path(tag = "auth", responses((status = 204), (status = 401, body = Problem)), security(("bearer" = [])))]
+#[post("/auth/logout")]
+pub async fn logout(state: web::Data<AppState>, session: Session) -> Result<HttpResponse> {
+    users::delete_session(&state.pool, session.0.session_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    #[serde(flatten)]
+    pub user: User,
+    pub memberships: Vec<Membership>,
+}
+
+/// The signed-in user and the brands they belong to.
+#[utoipa::path(tag = "auth", responses((status = 200, body = Me), (status = 401, body = Problem)), security(("bearer" = [])))]
+#[get("/me")]
+pub async fn me(state: web::Data<AppState>, session: Session) -> Result<HttpResponse> {
+    let mut conn = state.pool.acquire().await?;
+    let user = users::by_id(&mut conn, session.0.id)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    drop(conn);
+    let memberships = users::memberships(&state.pool, user.id).await?;
+    Ok(HttpResponse::Ok().json(Me { user, memberships }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    pub current_password: String,
+    #[schema(min_length = 12, max_length = 128)]
+    pub new_password: String,
+}
+
+/// Change the password; the user's other sessions end.
+#[utoipa::path(
+    tag = "auth",
+    request_body = PasswordBody,
+    responses(
+        (status = 204),
+        (status = 422, description = "`wrong_password`, `password_too_short`, `password_too_common`, …", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    session: Session,
+    body: ApiJson<PasswordBody>,
+) -> Result<HttpResponse> {
+    let caller = session.0;
+    let new = NewPassword::parse("new_password", &body.0.new_password)?;
+    let hash = users::password_hash(&state.pool, caller.id).await?;
+    if !state
+        .hasher
+        .verify(&body.0.current_password, Some(hash))
+        .await?
+    {
+        return Err(ApiError::invalid_field(
+            "current_password",
+            "wrong_password",
+            "The current password is wrong.",
+        ));
+    }
+    let new_hash = state.hasher.hash(&new).await?;
+    let mut tx = state.pool.begin().await?;
+    users::set_password(&mut tx, caller.id, &new_hash, caller.session_id).await?;
+    audit::record(
+        &mut tx,
+        Actor::from(&caller),
+        Event::new("user", caller.id, "change_password"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,37 @@
+//! Probes and metrics, outside `/v1`.
+
+use crate::error::{ApiError, Problem, Result};
+use crate::state::AppState;
+use actix_web::{HttpResponse, get, web};
+use std::time::Duration;
+
+/// The process is alive.
+#[utoipa::path(tag = "platform", responses((status = 200, description = "alive")))]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+/// The database answers.
+#[utoipa::path(tag = "platform", responses((status = 200, description = "ready"), (status = 503, body = Problem)))]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
+    let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
+    match tokio::time::timeout(Duration::from_secs(2), ping).await {
+        Ok(Ok(_)) => Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            Err(ApiError::unavailable())
+        }
+        Err(_) => Err(ApiError::unavailable()),
+    }
+}
+
+/// Prometheus text exposition.
+#[utoipa::path(tag = "platform", responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(&state.pool))
+}

@@ -1,0 +1,139 @@
+//! The JSON body extractor: malformed JSON is 400 `malformed_body`; a body of the wrong
+//! shape (unknown field, wrong type, missing field) is 422 naming the field; a body over
+//! the limit is 413.
+
+use crate::error::{ApiError, FieldError, Result};
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+pub struct ApiJson<T>(pub T);
+
+pub fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "The body is larger than 1 MiB.",
+    )
+}
+
+/// Parses `bytes` as `T`, with the errors described above.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request("malformed_body", format!("The body is not valid JSON: {e}"))
+    })?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let (code, field) = if let Some(rest) = inner.strip_prefix("unknown field `") {
+            // The path already ends at the unknown field.
+            let name = rest.split('`').next().unwrap_or_default();
+            let field = if path == "." {
+                name.to_owned()
+            } else {
+                path.clone()
+            };
+            ("unknown_field", field)
+        } else if let Some(rest) = inner.strip_prefix("missing field `") {
+            let name = rest.split('`').next().unwrap_or_default();
+            let field = if path == "." {
+                name.to_owned()
+            } else {
+                format!("{path}.{name}")
+            };
+            ("required", field)
+        } else {
+            ("invalid_type", path.trim_start_matches('.').to_owned())
+        };
+        let message = match code {
+            "unknown_field" => "This field is not accepted here.".to_owned(),
+            "required" => "This field is required.".to_owned(),
+            _ => inner,
+        };
+        let field = if field.is_empty() {
+            "body".into()
+        } else {
+            field
+        };
+        ApiError::validation(vec![FieldError::new(field, code, message)])
+    })
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .is_none_or(|m| m == "application/json" || m.ends_with("+json"));
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !is_json {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "Send the body as application/json.",
+                ));
+            }
+            let bytes = body.await.map_err(|e| {
+                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    too_large()
+                } else {
+                    ApiError::bad_request("malformed_body", "The body could not be read.")
+                }
+            })?;
+            parse(&bytes).map(ApiJson)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        a: u32,
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        name: String,
+        inner: Option<Inner>,
+    }
+
+    #[test]
+    fn classifies_body_errors() {
+        assert_eq!(parse::<Outer>(b"{").err().unwrap().code(), "malformed_body");
+        let e = parse::<Outer>(br#"{"name":"x","extra":1}"#).err().unwrap();
+        assert_eq!(e.code(), "validation_failed");
+        assert_eq!(e.field_errors()[0].field, "extra");
+        assert_eq!(e.field_errors()[0].code, "unknown_field");
+        let e = parse::<Outer>(br#"{"name":"x","inner":{"a":"no"}}"#)
+            .err()
+            .unwrap();
+        assert_eq!(e.field_errors()[0].field, "inner.a");
+        let e = parse::<Outer>(br#"{}"#).err().unwrap();
+        assert_eq!(e.field_errors()[0].field, "name");
+        assert_eq!(e.field_errors()[0].code, "required");
+    }
+}

@@ -1,0 +1,30 @@
+//! HTTP handlers, one module per resource; thin: authorise, parse, call, answer.
+
+pub mod accounts;
+pub mod api_keys;
+pub mod applications;
+pub mod brands;
+pub mod campaigns;
+pub mod health;
+pub mod json;
+pub mod page;
+pub mod seasons;
+pub mod users;
+pub mod whitelist;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Everything under `/v1`.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(accounts::register)
+        .service(accounts::login)
+        .service(accounts::logout)
+        .service(accounts::me)
+        .service(accounts::change_password)
+        .service(users::create)
+        .service(users::list)
+        .service(users::disable)
+        .service(api_keys::create)
+        .service(api_keys::list)
+        .service(api_keys::revoke);
+}

@@ -1,0 +1,159 @@
+//! Cursor pagination shared by every list: `limit` (1–200, default 50) and an opaque
+//! `cursor`. Lists are ordered by a (time, id) key, so paging has no gaps or duplicates
+//! while rows are added.
+
+use crate::error::{ApiError, FieldError, Result};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::future::{Ready, ready};
+use uuid::Uuid;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+/// Where the previous page ended: the sort key of its last item.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Cursor {
+    /// The time component of the sort key.
+    pub t: DateTime<Utc>,
+    pub id: Uuid,
+    /// An extra leading sort key (the review queue sorts appeals first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<bool>,
+}
+
+impl Cursor {
+    pub fn new(t: DateTime<Utc>, id: Uuid) -> Self {
+        Self { t, id, k: None }
+    }
+
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    pub fn decode(s: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(s).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+}
+
+/// The page a list request asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct PageParams {
+    pub limit: i64,
+    pub after: Option<Cursor>,
+}
+
+impl PageParams {
+    /// How many rows to fetch: one more than the page, to know whether another follows.
+    pub fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+
+    pub fn parse(query: &str) -> Result<Self> {
+        let mut limit = DEFAULT_LIMIT;
+        let mut after = None;
+        let mut errors = Vec::new();
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            match k.as_ref() {
+                "limit" => match v.parse::<i64>() {
+                    Ok(n) if (1..=MAX_LIMIT).contains(&n) => limit = n,
+                    _ => errors.push(FieldError::new(
+                        "limit",
+                        "out_of_range",
+                        format!("limit is a whole number from 1 to {MAX_LIMIT}."),
+                    )),
+                },
+                "cursor" => match Cursor::decode(&v) {
+                    Some(c) => after = Some(c),
+                    None => errors.push(FieldError::new(
+                        "cursor",
+                        "invalid_cursor",
+                        "Use the next_cursor of a previous page, unchanged.",
+                    )),
+                },
+                _ => {}
+            }
+        }
+        if errors.is_empty() {
+            Ok(Self { limit, after })
+        } else {
+            Err(ApiError::validation(errors))
+        }
+    }
+}
+
+impl FromRequest for PageParams {
+    type Error = ApiError;
+    type Future = Ready<Result<Self>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Self::parse(req.query_string()))
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct List<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> List<T> {
+    /// Builds the page from `rows` fetched with `page.fetch()`; `key` gives an item's cursor.
+    pub fn from_rows(mut rows: Vec<T>, page: &PageParams, key: impl Fn(&T) -> Cursor) -> Self {
+        let more = rows.len() as i64 > page.limit;
+        rows.truncate(page.limit as usize);
+        let next_cursor = if more {
+            rows.last().map(|r| key(r).encode())
+        } else {
+            None
+        };
+        Self {
+            items: rows,
+            next_cursor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_and_cursors() {
+        assert_eq!(PageParams::parse("").unwrap().limit, 50);
+        assert_eq!(PageParams::parse("limit=200").unwrap().limit, 200);
+        for bad in ["limit=0", "limit=201", "limit=x", "cursor=zzz", "limit=-1"] {
+            assert!(PageParams::parse(bad).is_err(), "{bad}");
+        }
+        let c = Cursor::new(Utc::now(), Uuid::new_v4());
+        let p = PageParams::parse(&format!("cursor={}", c.encode())).unwrap();
+        assert_eq!(p.after, Some(c));
+    }
+
+    #[test]
+    fn next_cursor_only_when_more() {
+        let page = PageParams {
+            limit: 2,
+            after: None,
+        };
+        let now = Utc::now();
+        let ids: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
+        let l = List::from_rows(ids.clone(), &page, |id| Cursor::new(now, *id));
+        assert_eq!(l.items.len(), 2);
+        assert_eq!(
+            Cursor::decode(l.next_cursor.as_deref().unwrap())
+                .unwrap()
+                .id,
+            ids[1]
+        );
+        let l = List::from_rows(ids[..2].to_vec(), &page, |id| Cursor::new(now, *id));
+        assert!(l.next_cursor.is_none());
+    }
+}

@@ -1,0 +1,142 @@
+//! Admin management of user accounts.
+
+use crate::api::accounts::{create_user, parse_account};
+use crate::api::json::ApiJson;
+use crate::api::page::{Cursor, List, PageParams};
+use crate::auth::Session;
+use crate::domain::user::Role;
+use crate::error::{ApiError, Problem, Result};
+use crate::state::AppState;
+use crate::store::audit::{self, Actor, Event};
+use crate::store::users::{self, User, UserFilter};
+use actix_web::{HttpResponse, get, post, web};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserBody {
+    #[schema(format = "email")]
+    pub email: String,
+    #[schema(min_length = 12, max_length = 128)]
+    pub password: String,
+    #[schema(min_length = 1, max_length = 100)]
+    pub display_name: String,
+    pub role: Role,
+}
+
+/// Create a user of any role.
+#[utoipa::path(
+    tag = "users",
+    request_body = CreateUserBody,
+    responses(
+        (status = 201, body = User),
+        (status = 403, body = Problem),
+        (status = 409, description = "`email_taken`", body = Problem),
+        (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/users")]
+pub async fn create(
+    state: web::Data<AppState>,
+    session: Session,
+    body: ApiJson<CreateUserBody>,
+) -> Result<HttpResponse> {
+    let caller = session.0;
+    caller.require_admin()?;
+    let b = body.0;
+    let (email, password, name) = parse_account(&b.email, &b.password, &b.display_name)?;
+    let user = create_user(
+        &state,
+        Some(Actor::from(&caller)),
+        &email,
+        &password,
+        &name,
+        b.role,
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(user))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserQuery {
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+    /// Part of the email or the display name.
+    pub q: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// List users, newest first.
+#[utoipa::path(
+    tag = "users",
+    params(UserQuery),
+    responses((status = 200, body = List<User>), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/users")]
+pub async fn list(
+    state: web::Data<AppState>,
+    session: Session,
+    page: PageParams,
+    q: web::Query<UserQuery>,
+) -> Result<HttpResponse> {
+    session.0.require_admin()?;
+    let q = q.into_inner();
+    let filter = UserFilter {
+        role: q.role,
+        disabled: q.disabled,
+        q: q.q.filter(|s| !s.trim().is_empty()),
+    };
+    let rows = users::list(&state.pool, &filter, &page).await?;
+    Ok(HttpResponse::Ok().json(List::from_rows(rows, &page, |u| {
+        Cursor::new(u.created_at, u.id)
+    })))
+}
+
+/// Disable a user: they can no longer sign in and their sessions end at once.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = User),
+        (status = 404, body = Problem),
+        (status = 409, description = "`cannot_disable_self`", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/users/{id}/disable")]
+pub async fn disable(
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse> {
+    let caller = session.0;
+    caller.require_admin()?;
+    let id = id.into_inner();
+    if id == caller.id {
+        return Err(ApiError::conflict(
+            "cannot_disable_self",
+            "You cannot disable your own account.",
+        ));
+    }
+    let mut tx = state.pool.begin().await?;
+    let (user, was_disabled) = users::disable(&mut tx, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if !was_disabled {
+        audit::record(
+            &mut tx,
+            Actor::from(&caller),
+            Event::new("user", id, "disable").status(Some("active"), "disabled"),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(user))
+}

@@ -1,0 +1,220 @@
+//! The subcommands: `serve` (default), `migrate`, `create-admin`, `seed-demo`.
+
+use crate::app::{self, Application};
+use crate::auth::password::{Hasher, NewPassword};
+use crate::config::Settings;
+use crate::domain::user::{DisplayName, Email, Role};
+use crate::pgboot::{self, Durability, LocalPg};
+use crate::store::audit::{self, Actor, Event};
+use crate::store::users::{self, NewUser};
+use anyhow::Context;
+use sqlx::{Connection, PgConnection, PgPool};
+use std::time::Duration;
+
+pub const USAGE: &str = "\
+usage: moments-gate [COMMAND]
+
+commands:
+  serve                      run the API (default)
+  migrate                    apply database migrations and exit
+  create-admin EMAIL [NAME]  create an admin; the password is read from ADMIN_PASSWORD
+                             or from the first line of standard input
+
+environment:
+  DATABASE_URL               PostgreSQL to use; unset: start a local one under .pgdata/
+  BIND                       address to listen on (default 127.0.0.1:8080)
+  BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD
+                             create this admin on start if missing
+  SESSION_TTL_SECONDS        session lifetime (default 43200 = 12 hours)
+  CORS_ORIGINS               comma-separated origins allowed by CORS (default: none)
+  LOG_FORMAT=json            JSON logs (default: readable), RUST_LOG sets the level
+";
+
+pub const LOCAL_DATABASE: &str = "moments_gate";
+
+pub fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,actix_server=warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.compact().try_init()
+    };
+}
+
+/// The database to use: `DATABASE_URL`, or a local cluster started for us.
+pub async fn database(settings: &Settings) -> anyhow::Result<(String, Option<LocalPg>)> {
+    if let Some(url) = &settings.database_url {
+        return Ok((url.clone(), None));
+    }
+    let root = pgboot::default_dev_root();
+    let pg =
+        tokio::task::spawn_blocking(move || pgboot::ensure(&root, Durability::Durable)).await??;
+    let mut conn = PgConnection::connect(&pg.url("postgres")).await?;
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(LOCAL_DATABASE)
+        .fetch_optional(&mut conn)
+        .await?;
+    if exists.is_none() {
+        sqlx::query("CREATE DATABASE moments_gate")
+            .execute(&mut conn)
+            .await?;
+    }
+    Ok((pg.url(LOCAL_DATABASE), Some(pg)))
+}
+
+/// Applies the migrations, waiting up to 30 s for the database to come up.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    let mut waited = Duration::ZERO;
+    loop {
+        match crate::MIGRATOR.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(sqlx::migrate::MigrateError::Execute(e)) if crate::error::is_unavailable(&e) => {
+                if waited >= Duration::from_secs(30) {
+                    return Err(e).context("the database did not come up within 30 s");
+                }
+                tracing::warn!(error = %e, "database not reachable yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                waited += Duration::from_secs(1);
+            }
+            Err(e) => return Err(e).context("migrations failed"),
+        }
+    }
+}
+
+/// Creates an admin unless a user with this email exists; true when created.
+pub async fn ensure_admin(
+    pool: &PgPool,
+    hasher: &Hasher,
+    email: &str,
+    password: &str,
+    name: &str,
+) -> anyhow::Result<bool> {
+    let email = Email::parse("email", email).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    if users::by_email(pool, email.as_str()).await?.is_some() {
+        return Ok(false);
+    }
+    let password = NewPassword::parse("password", password)
+        .map_err(|e| anyhow::anyhow!("the admin password is refused: {e}"))?;
+    let name =
+        DisplayName::parse("display_name", name).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let hash = hasher.hash(&password).await?;
+    let mut tx = pool.begin().await?;
+    let user = users::insert(
+        &mut tx,
+        NewUser {
+            email: &email,
+            display_name: &name,
+            role: Role::Admin,
+            password_hash: &hash,
+        },
+    )
+    .await;
+    let user = match user {
+        Ok(u) => u,
+        // Another instance created it at the same moment.
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("users_email_key") => {
+            return Ok(false);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(
+        &mut tx,
+        Actor::SYSTEM,
+        Event::new("user", user.id, "create").status(None, "active"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
+    let command = args.first().map(String::as_str).unwrap_or("serve");
+    match command {
+        "-h" | "--help" | "help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        "serve" => serve().await,
+        "migrate" => {
+            let settings = Settings::from_env()?;
+            init_tracing(settings.log_json);
+            let (url, _pg) = database(&settings).await?;
+            let pool = app::pool(&settings, &url)?;
+            migrate(&pool).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        "create-admin" => {
+            let settings = Settings::from_env()?;
+            init_tracing(settings.log_json);
+            let email = args
+                .get(1)
+                .context("usage: moments-gate create-admin EMAIL [NAME]")?;
+            let name = args.get(2).map_or("Administrator", String::as_str);
+            let password = match std::env::var("ADMIN_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let (url, _pg) = database(&settings).await?;
+            let pool = app::pool(&settings, &url)?;
+            migrate(&pool).await?;
+            let created = ensure_admin(&pool, &Hasher::new(1), email, &password, name).await?;
+            println!(
+                "{}",
+                if created {
+                    "admin created"
+                } else {
+                    "a user with this email already exists; nothing changed"
+                }
+            );
+            Ok(())
+        }
+        other => {
+            eprint!("unknown command {other:?}\n\n{USAGE}");
+            std::process::exit(2);
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    init_tracing(settings.log_json);
+    let (url, local) = database(&settings).await?;
+    let pool = app::pool(&settings, &url)?;
+    migrate(&pool).await?;
+    if let Some((email, password)) = &settings.bootstrap_admin
+        && ensure_admin(&pool, &Hasher::new(1), email, password, "Administrator").await?
+    {
+        tracing::info!(%email, "bootstrap admin created");
+    }
+    let application = Application::build(settings.clone(), pool).await?;
+    let host = settings
+        .bind
+        .rsplit_once(':')
+        .map_or("127.0.0.1", |(h, _)| h);
+    println!(
+        "\nmoments-gate is listening on http://{host}:{}",
+        application.port
+    );
+    println!("  API docs:  http://{host}:{}/docs/", application.port);
+    if let Some(pg) = &local {
+        println!(
+            "  database:  local PostgreSQL in {} (port {})",
+            pg.root.display(),
+            pg.port
+        );
+    }
+    let result = application.run().await;
+    if let Some(pg) = local.filter(|pg| pg.started_here)
+        && let Err(e) = tokio::task::spawn_blocking(move || pg.stop()).await?
+    {
+        tracing::warn!(error = %e, "could not stop the local PostgreSQL");
+    }
+    Ok(result?)
+}

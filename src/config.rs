@@ -1,0 +1,108 @@
+//! Typed settings, read once from the environment. Secrets are never printed.
+
+use std::fmt;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Settings {
+    /// `None` means: start a local PostgreSQL of our own.
+    pub database_url: Option<String>,
+    pub bind: String,
+    pub bootstrap_admin: Option<(String, String)>,
+    pub session_ttl: Duration,
+    /// Origins allowed by CORS; empty means CORS is off.
+    pub cors_origins: Vec<String>,
+    /// How many password hashes may run at once.
+    pub hash_concurrency: usize,
+    pub db_max_connections: u32,
+    pub db_acquire_timeout: Duration,
+    pub workers: usize,
+    pub log_json: bool,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &self.database_url.as_ref().map(|_| "<set>"))
+            .field("bind", &self.bind)
+            .field(
+                "bootstrap_admin",
+                &self.bootstrap_admin.as_ref().map(|(e, _)| e),
+            )
+            .field("session_ttl", &self.session_ttl)
+            .field("cors_origins", &self.cors_origins)
+            .field("hash_concurrency", &self.hash_concurrency)
+            .field("db_max_connections", &self.db_max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            bind: "127.0.0.1:8080".into(),
+            bootstrap_admin: None,
+            session_ttl: Duration::from_secs(12 * 3600),
+            cors_origins: Vec::new(),
+            hash_concurrency: 2,
+            db_max_connections: 20,
+            db_acquire_timeout: Duration::from_secs(3),
+            workers: 0,
+            log_json: false,
+        }
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_var<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
+    match var(name) {
+        None => Ok(None),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| anyhow::anyhow!("{name} has an invalid value: {v:?}")),
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let d = Self::default();
+        let bootstrap_admin = match (
+            var("BOOTSTRAP_ADMIN_EMAIL"),
+            var("BOOTSTRAP_ADMIN_PASSWORD"),
+        ) {
+            (Some(e), Some(p)) => Some((e, p)),
+            (None, None) => None,
+            _ => anyhow::bail!(
+                "set both BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD, or neither"
+            ),
+        };
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Self {
+            database_url: var("DATABASE_URL"),
+            bind: var("BIND").unwrap_or(d.bind),
+            bootstrap_admin,
+            session_ttl: parse_var::<u64>("SESSION_TTL_SECONDS")?
+                .map_or(d.session_ttl, Duration::from_secs),
+            cors_origins: var("CORS_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().to_owned())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            hash_concurrency: parse_var("HASH_CONCURRENCY")?.unwrap_or(cpus.max(1)),
+            db_max_connections: parse_var("DB_MAX_CONNECTIONS")?.unwrap_or(d.db_max_connections),
+            db_acquire_timeout: parse_var::<u64>("DB_ACQUIRE_TIMEOUT_SECONDS")?
+                .map_or(d.db_acquire_timeout, Duration::from_secs),
+            workers: parse_var("WORKERS")?.unwrap_or(0),
+            log_json: var("LOG_FORMAT").is_some_and(|v| v == "json"),
+        })
+    }
+}

@@ -1,0 +1,324 @@
+//! The one error type of the crate, rendered as RFC 9457 problem+json.
+//!
+//! Internal causes are logged, never sent: a client sees a stable `code` and a message
+//! written for it.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use std::borrow::Cow;
+use std::fmt;
+
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// One problem with one field of a request, as listed in a 422 answer.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct FieldError {
+    /// Path of the field, e.g. `creative.headline` or `targeting.regions[2]`.
+    pub field: String,
+    /// Stable machine-readable code, e.g. `required`, `too_long`, `invalid_url`.
+    pub code: Cow<'static, str>,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The problem+json body, described for the OpenAPI document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code.
+    pub code: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// Boxed so that `Result<T, ApiError>` stays small.
+#[derive(Debug)]
+pub struct ApiError(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    status: StatusCode,
+    code: Cow<'static, str>,
+    detail: String,
+    errors: Vec<FieldError>,
+    retry_after: Option<u64>,
+    allow: Option<String>,
+    /// Logged at error level, never shown.
+    internal: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self(Box::new(Inner {
+            status,
+            code: code.into(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+            allow: None,
+            internal: None,
+        }))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.0.status
+    }
+
+    pub fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.0.errors
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "A valid bearer token is required.",
+        )
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Your role may not do this.",
+        )
+    }
+
+    pub fn forbidden_because(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, detail)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No such resource, or you may not see it.",
+        )
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, detail)
+    }
+
+    /// 422 with a single code and no per-field list (rule violations such as
+    /// `brand_not_eligible`).
+    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
+    }
+
+    /// 422 listing every invalid field.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.len() {
+            1 => format!("{}: {}", errors[0].field, errors[0].message),
+            n => format!("{n} fields are invalid."),
+        };
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            detail,
+        )
+        .with_errors(errors)
+    }
+
+    /// 422 for one field, with a code of its own at the top level too.
+    pub fn invalid_field(field: &str, code: &'static str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message.clone())
+            .with_errors(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.0.errors = errors;
+        self
+    }
+
+    pub fn invalid_transition(from: &str, action: &str) -> Self {
+        Self::conflict(
+            "invalid_transition",
+            format!("Cannot {action} an application that is {from}."),
+        )
+    }
+
+    pub fn precondition_required() -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "precondition_required",
+            "Send If-Match with the ETag you last read.",
+        )
+    }
+
+    pub fn precondition_failed() -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_FAILED,
+            "precondition_failed",
+            "The resource changed since you read it; read it again and retry.",
+        )
+    }
+
+    pub fn too_many_attempts(retry_after: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "Too many failed logins for this account; wait before trying again.",
+        )
+        .with_retry_after(retry_after.max(1))
+    }
+
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "The service cannot reach its database; retry shortly.",
+        )
+        .with_retry_after(2)
+    }
+
+    pub fn method_not_allowed(allow: impl Into<String>) -> Self {
+        let mut e = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "This method is not allowed on this path.",
+        );
+        e.0.allow = Some(allow.into());
+        e
+    }
+
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        let mut e = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Something went wrong on our side; it has been logged.",
+        );
+        e.0.internal = Some(cause.to_string());
+        e
+    }
+
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.0.retry_after = Some(secs);
+        self
+    }
+
+    fn title(&self) -> &'static str {
+        self.0.status.canonical_reason().unwrap_or("Error")
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem {
+            kind: format!("https://moments-gate.dev/problems/{}", self.0.code),
+            title: self.title().to_owned(),
+            status: self.0.status.as_u16(),
+            detail: self.0.detail.clone(),
+            code: self.0.code.to_string(),
+            errors: self.0.errors.clone(),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.0.status.as_u16(),
+            self.0.code,
+            self.0.detail
+        )
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Some(internal) = &self.0.internal {
+            tracing::error!(code = %self.0.code, cause = %internal, "request failed");
+        }
+        let mut res = HttpResponse::build(self.0.status);
+        res.content_type("application/problem+json");
+        if let Some(secs) = self.0.retry_after {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if let Some(allow) = &self.0.allow {
+            res.insert_header((header::ALLOW, allow.as_str()));
+        }
+        res.body(serde_json::to_string(&self.problem()).unwrap_or_default())
+    }
+}
+
+/// Whether a database error means "the database is not there" rather than "the query is wrong".
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => {
+            // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now,
+            // 08xxx connection exceptions, 53300 too_many_connections.
+            db.code().is_some_and(|c| {
+                c.starts_with("08") || c.starts_with("57P") || c.as_ref() == "53300"
+            })
+        }
+        _ => false,
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => Self::not_found(),
+            e if is_unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::unavailable()
+            }
+            _ => Self::internal(e),
+        }
+    }
+}
+
+/// Turns a named constraint violation into the answer that explains it; any other
+/// error passes through unchanged.
+pub trait OnConstraint<T> {
+    fn on_constraint(self, name: &str, f: impl FnOnce() -> ApiError) -> Result<T>;
+}
+
+impl<T> OnConstraint<T> for std::result::Result<T, sqlx::Error> {
+    fn on_constraint(self, name: &str, f: impl FnOnce() -> ApiError) -> Result<T> {
+        self.map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.constraint() == Some(name) => f(),
+            _ => e.into(),
+        })
+    }
+}

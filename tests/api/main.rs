@@ -1,0 +1,10 @@
+//! Black-box tests through HTTP against a real PostgreSQL.
+
+mod accounts;
+mod applications;
+mod brands;
+mod campaigns;
+mod helpers;
+mod platform;
+mod seasons;
+mod whitelist;

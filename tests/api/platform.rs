@@ -1,0 +1,181 @@
+use crate::helpers::{assert_problem, spawn};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn probes_metrics_and_docs() {
+    let app = spawn().await;
+    let res = app.req(Method::GET, "/healthz", None).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app.req(Method::GET, "/readyz", None).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app.req(Method::GET, "/metrics", None).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains("http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1"),
+        "{text}"
+    );
+
+    let doc: Value = app
+        .req(Method::GET, "/openapi.json", None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/v1/auth/login",
+        "/v1/auth/register",
+        "/v1/me",
+        "/v1/users/{id}/disable",
+        "/v1/api-keys/{id}",
+        "/readyz",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} documented");
+    }
+    let res = app.req(Method::GET, "/docs", None).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::PERMANENT_REDIRECT);
+    let res = app.req(Method::GET, "/docs/", None).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("swagger"), "offline Swagger UI page");
+    assert!(!html.contains("cdn."), "no CDN scripts");
+}
+
+#[tokio::test]
+async fn readyz_reports_a_missing_database_and_requests_get_503_quickly() {
+    let settings = moments_gate::config::Settings {
+        bind: "127.0.0.1:0".into(),
+        workers: 1,
+        db_acquire_timeout: std::time::Duration::from_secs(1),
+        ..Default::default()
+    };
+    let pool = moments_gate::app::pool(&settings, "postgres://nobody:x@127.0.0.1:1/none").unwrap();
+    let dead = moments_gate::app::Application::build(settings, pool)
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", dead.port);
+    tokio::spawn(dead.run());
+    let client = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    let res = client.get(format!("{base}/readyz")).send().await.unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(res.headers().get("retry-after").is_some());
+    assert_problem(res, 503, "unavailable").await;
+    let res = client
+        .post(format!("{base}/v1/auth/login"))
+        .json(&json!({"email": "a@b.example", "password": "whatever whatever"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(8));
+    assert_problem(res, 503, "unavailable").await;
+    let res = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn framework_errors_are_problem_json() {
+    let app = spawn().await;
+    let m = app.marketer().await;
+    // Malformed JSON.
+    let res = app
+        .req(Method::POST, "/v1/auth/login", None)
+        .header("content-type", "application/json")
+        .body("{\"email\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 400, "malformed_body").await;
+    // Wrong type.
+    let res = app
+        .post("/v1/auth/login", None, json!({"email": 5, "password": "x"}))
+        .await;
+    assert_problem(res, 422, "validation_failed").await;
+    // Oversized body.
+    let big = "x".repeat(1024 * 1024 + 10);
+    let res = app
+        .req(Method::POST, "/v1/auth/register", None)
+        .header("content-type", "application/json")
+        .body(format!("{{\"email\":\"{big}\"}}"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 413, "payload_too_large").await;
+    // Unknown path, wrong method.
+    assert_problem(
+        app.get("/v1/nothing-here", &m.token).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let res = app
+        .req(Method::DELETE, "/v1/me", Some(&m.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["allow"], "GET");
+    assert_problem(res, 405, "method_not_allowed").await;
+    let res = app
+        .req(Method::GET, "/v1/auth/login", None)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 405, "method_not_allowed").await;
+    // Wrong content type.
+    let res = app
+        .req(Method::POST, "/v1/auth/login", None)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 415, "unsupported_media_type").await;
+    assert_eq!(app.count("SELECT count(*) FROM users").await, 1);
+}
+
+#[tokio::test]
+async fn idempotency_keys_replay_refuse_reuse_and_do_not_run_twice() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let send = |name: &'static str, key: &'static str| {
+        app.req(Method::POST, "/v1/api-keys", Some(&admin.token))
+            .header("idempotency-key", key)
+            .json(&json!({ "name": name }))
+            .send()
+    };
+    let first = send("ad server", "k-1").await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    let again = send("ad server", "k-1").await.unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    assert_eq!(app.count("SELECT count(*) FROM api_keys").await, 1);
+
+    assert_problem(
+        send("other", "k-1").await.unwrap(),
+        422,
+        "idempotency_key_reused",
+    )
+    .await;
+    assert_eq!(app.count("SELECT count(*) FROM api_keys").await, 1);
+
+    // Concurrent duplicates: exactly one runs.
+    let results = futures_util::future::join_all((0..8).map(|_| send("parallel", "k-2"))).await;
+    let bodies: Vec<Value> = futures_util::future::join_all(results.into_iter().map(|r| async {
+        let r = r.unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        r.json::<Value>().await.unwrap()
+    }))
+    .await;
+    assert!(bodies.iter().all(|b| b == &bodies[0]));
+    assert_eq!(
+        app.count("SELECT count(*) FROM api_keys WHERE name = 'parallel'")
+            .await,
+        1
+    );
+}
