@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod applications;
 pub mod brands;
 pub mod campaigns;
+pub mod gate;
 pub mod health;
 pub mod json;
 pub mod page;
@@ -27,4 +28,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(api_keys::create)
         .service(api_keys::list)
         .service(api_keys::revoke);
+    brands::configure(cfg);
+    seasons::configure(cfg);
+    applications::configure(cfg);
+    whitelist::configure(cfg);
+    campaigns::configure(cfg);
+    gate::configure(cfg);
 }
