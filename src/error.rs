@@ -165,7 +165,7 @@ impl ApiError {
     pub fn invalid_transition(from: &str, action: &str) -> Self {
         Self::conflict(
             "invalid_transition",
-            format!("Cannot {action} an application that is {from}."),
+            format!("Cannot {action} while the status is {from}."),
         )
     }
 

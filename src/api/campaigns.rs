@@ -1,5 +1,157 @@
-//! (in progress)
+//! Campaigns: what an approved application became. Brand members pause and resume them;
+//! a reviewer may pause (stop an ad at once) but only the brand or an admin resumes.
 
+use crate::api::page::{Cursor, List, PageParams};
+use crate::auth::{Session, UserCaller};
+use crate::domain::campaign::{CampaignState, PauseAction, run_label};
+use crate::domain::user::Role;
+use crate::error::{ApiError, Problem, Result};
+use crate::state::AppState;
+use crate::store::audit::{self, Actor, Event};
+use crate::store::campaigns::{self, Campaign, CampaignFilter};
+use crate::store::whitelist::Scope;
+use actix_web::{HttpResponse, get, post, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
 
-pub fn configure(_cfg: &mut ServiceConfig) {}
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list)
+        .service(one)
+        .service(pause)
+        .service(resume);
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CampaignQuery {
+    pub season_id: Option<Uuid>,
+    pub brand_id: Option<Uuid>,
+    pub state: Option<CampaignState>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// List campaigns, newest first.
+#[utoipa::path(
+    tag = "campaigns",
+    params(CampaignQuery),
+    responses((status = 200, body = List<Campaign>), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/campaigns")]
+pub async fn list(
+    state: web::Data<AppState>,
+    session: Session,
+    page: PageParams,
+    q: web::Query<CampaignQuery>,
+) -> Result<HttpResponse> {
+    let q = q.into_inner();
+    let filter = CampaignFilter {
+        season_id: q.season_id,
+        brand_id: q.brand_id,
+        state: q.state,
+    };
+    let rows = campaigns::list(&state.pool, &filter, Scope::from(&session.0), &page).await?;
+    Ok(HttpResponse::Ok().json(List::from_rows(rows, &page, |c| {
+        Cursor::new(c.created_at, c.id)
+    })))
+}
+
+/// One campaign, with its state now.
+#[utoipa::path(
+    tag = "campaigns",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Campaign), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/campaigns/{id}")]
+pub async fn one(
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse> {
+    let mut conn = state.pool.acquire().await?;
+    let c = campaigns::by_id(&mut conn, id.into_inner(), Scope::from(&session.0), false)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(c))
+}
+
+/// Pause a campaign: it stops serving at once. Brand members, reviewers and admins.
+#[utoipa::path(
+    tag = "campaigns",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = Campaign),
+        (status = 404, body = Problem),
+        (status = 409, description = "`invalid_transition`", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/campaigns/{id}/pause")]
+pub async fn pause(
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse> {
+    switch(&state, session.0, id.into_inner(), PauseAction::Pause).await
+}
+
+/// Resume a paused campaign. Brand members and admins; a reviewer may not.
+#[utoipa::path(
+    tag = "campaigns",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = Campaign),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, description = "`invalid_transition`", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/campaigns/{id}/resume")]
+pub async fn resume(
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse> {
+    switch(&state, session.0, id.into_inner(), PauseAction::Resume).await
+}
+
+async fn switch(
+    state: &AppState,
+    caller: UserCaller,
+    id: Uuid,
+    action: PauseAction,
+) -> Result<HttpResponse> {
+    let mut tx = state.pool.begin().await?;
+    // Marketers see only their brands' campaigns (so membership is settled here);
+    // staff see all.
+    let c = campaigns::by_id(&mut tx, id, Scope::from(&caller), true)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if action == PauseAction::Resume && caller.role == Role::Reviewer {
+        return Err(ApiError::forbidden());
+    }
+    let paused = action.apply(c.paused, c.state)?;
+    let updated = campaigns::set_paused(&mut tx, id, c.paused)
+        .await?
+        .ok_or_else(|| {
+            ApiError::conflict(
+                "invalid_transition",
+                "The campaign changed meanwhile; read it again.",
+            )
+        })?;
+    audit::record(
+        &mut tx,
+        Actor::from(&caller),
+        Event::new("campaign", id, action.as_str())
+            .status(Some(run_label(c.paused)), run_label(paused)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(updated))
+}

@@ -1,5 +1,147 @@
-//! (in progress)
+//! The gate for the ad-serving side: may this campaign serve at time T? Answered from the
+//! in-memory cache (see `crate::gate`), never with a query per check.
 
+use crate::api::json::ApiJson;
+use crate::auth::Caller;
+use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::gate::Verdict;
+use crate::gate::decision::Reason;
+use crate::state::AppState;
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
 
-pub fn configure(_cfg: &mut ServiceConfig) {}
+pub const MAX_BATCH: usize = 1000;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(check).service(batch);
+}
+
+/// Services (API keys) and staff may ask the gate; marketers may not.
+fn authorize(caller: &Caller) -> Result<()> {
+    match caller {
+        Caller::Service { .. } => Ok(()),
+        Caller::User(u) => u.require_staff(),
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CheckQuery {
+    /// RFC 3339 time to check at; now when absent.
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub at: Option<String>,
+}
+
+fn parse_at(raw: Option<&str>) -> Result<DateTime<Utc>> {
+    let Some(raw) = raw else {
+        return Ok(Utc::now());
+    };
+    // An unencoded `+` in a query string arrives as a space.
+    DateTime::parse_from_rfc3339(raw)
+        .or_else(|_| DateTime::parse_from_rfc3339(&raw.replace(' ', "+")))
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            ApiError::validation(vec![FieldError::new(
+                "at",
+                "invalid_datetime",
+                "`at` is an RFC 3339 time with an offset, e.g. 2027-06-18T20:00:00+08:00.",
+            )])
+        })
+}
+
+/// May this campaign serve at `at`? One reason, by the precedence documented on `Reason`:
+/// whitelist_revoked, whitelist_suspended, not_whitelisted, brand_unverified, paused,
+/// not_started, ended, outside_whitelist_window, ok.
+#[utoipa::path(
+    tag = "gate",
+    params(("id" = Uuid, Path), CheckQuery),
+    responses(
+        (status = 200, body = Verdict),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/gate/campaigns/{id}")]
+pub async fn check(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    q: web::Query<CheckQuery>,
+) -> Result<HttpResponse> {
+    authorize(&caller)?;
+    let at = parse_at(q.at.as_deref())?;
+    let verdict = state
+        .gate
+        .check_many(&state.pool, &[(id.into_inner(), at)])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal("the gate gave no answer"))?;
+    if verdict.reason == Reason::NotFound {
+        return Err(ApiError::not_found());
+    }
+    Ok(HttpResponse::Ok().json(verdict))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchCheck {
+    pub campaign_id: Uuid,
+    /// Now when absent.
+    pub at: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchBody {
+    #[schema(min_items = 1, max_items = 1000)]
+    pub checks: Vec<BatchCheck>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BatchAnswer {
+    /// One per check, in the order asked; an unknown campaign has reason `not_found`.
+    pub results: Vec<Verdict>,
+}
+
+/// Many checks at once (1 to 1000), answered in order.
+#[utoipa::path(
+    tag = "gate",
+    request_body = BatchBody,
+    responses(
+        (status = 200, body = BatchAnswer),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/gate/batch")]
+pub async fn batch(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: ApiJson<BatchBody>,
+) -> Result<HttpResponse> {
+    authorize(&caller)?;
+    let checks = body.0.checks;
+    if checks.is_empty() || checks.len() > MAX_BATCH {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "checks",
+            "invalid_length",
+            "A batch has 1 to 1000 checks.",
+        )]));
+    }
+    let now = Utc::now();
+    let checks: Vec<(Uuid, DateTime<Utc>)> = checks
+        .into_iter()
+        .map(|c| (c.campaign_id, c.at.unwrap_or(now)))
+        .collect();
+    let results = state.gate.check_many(&state.pool, &checks).await?;
+    Ok(HttpResponse::Ok().json(BatchAnswer { results }))
+}

@@ -1,5 +1,273 @@
-//! (in progress)
+//! Promotional seasons: admins create and change them; everyone signed in reads them.
 
+use crate::api::json::ApiJson;
+use crate::api::page::{Cursor, List, PageParams};
+use crate::auth::Session;
+use crate::domain::season::{DEFAULT_TIMEZONE, Phase, SeasonSpec, SeasonState};
+use crate::error::{ApiError, OnConstraint, Problem, Result};
+use crate::state::AppState;
+use crate::store::audit::{self, Actor, Event};
+use crate::store::seasons::{self, Season};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
 
-pub fn configure(_cfg: &mut ServiceConfig) {}
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create)
+        .service(list)
+        .service(get_one)
+        .service(update);
+}
+
+fn code_taken() -> ApiError {
+    ApiError::conflict("season_code_taken", "Another season already has this code.")
+}
+
+fn with_etag(mut res: actix_web::HttpResponseBuilder, s: &Season) -> HttpResponse {
+    res.insert_header((header::ETAG, s.etag())).json(s)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSeasonBody {
+    /// `[a-z0-9-]{2,40}`, unique, e.g. `618-2027`.
+    pub code: String,
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    /// IANA name; default `Asia/Shanghai`.
+    pub timezone: Option<String>,
+    pub applications_open_at: DateTime<Utc>,
+    pub applications_close_at: DateTime<Utc>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    #[serde(default)]
+    pub phases: Vec<Phase>,
+}
+
+/// Create a season.
+#[utoipa::path(
+    tag = "seasons",
+    request_body = CreateSeasonBody,
+    responses(
+        (status = 201, body = Season, headers(("ETag" = String))),
+        (status = 403, body = Problem),
+        (status = 409, description = "`season_code_taken`", body = Problem),
+        (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/seasons")]
+pub async fn create(
+    state: web::Data<AppState>,
+    session: Session,
+    body: ApiJson<CreateSeasonBody>,
+) -> Result<HttpResponse> {
+    let caller = session.0;
+    caller.require_admin()?;
+    let b = body.0;
+    let spec = SeasonSpec {
+        code: b.code,
+        name: b.name,
+        timezone: b.timezone.unwrap_or_else(|| DEFAULT_TIMEZONE.to_owned()),
+        applications_open_at: b.applications_open_at,
+        applications_close_at: b.applications_close_at,
+        starts_at: b.starts_at,
+        ends_at: b.ends_at,
+        phases: b.phases,
+    }
+    .validate()
+    .map_err(ApiError::validation)?;
+    let mut tx = state.pool.begin().await?;
+    let season = seasons::insert(&mut tx, &spec)
+        .await
+        .on_constraint("seasons_code_key", code_taken)?;
+    audit::record(
+        &mut tx,
+        Actor::from(&caller),
+        Event::new("season", season.id, "create").note(Some(&season.code)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(with_etag(HttpResponse::Created(), &season))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SeasonQuery {
+    /// Derived from the clock now.
+    pub state: Option<SeasonState>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// List seasons, newest first.
+#[utoipa::path(
+    tag = "seasons",
+    params(SeasonQuery),
+    responses((status = 200, body = List<Season>), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/seasons")]
+pub async fn list(
+    state: web::Data<AppState>,
+    _session: Session,
+    page: PageParams,
+    q: web::Query<SeasonQuery>,
+) -> Result<HttpResponse> {
+    let mut conn = state.pool.acquire().await?;
+    let rows = seasons::list(&mut conn, q.state, &page).await?;
+    Ok(HttpResponse::Ok().json(List::from_rows(rows, &page, |s| {
+        Cursor::new(s.created_at, s.id)
+    })))
+}
+
+/// One season, by id or by code.
+#[utoipa::path(
+    tag = "seasons",
+    params(("id" = String, Path, description = "The season's id or its code")),
+    responses(
+        (status = 200, body = Season, headers(("ETag" = String))),
+        (status = 404, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/seasons/{id}")]
+pub async fn get_one(
+    state: web::Data<AppState>,
+    _session: Session,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    let key = id.into_inner();
+    let mut conn = state.pool.acquire().await?;
+    let season = match key.parse::<Uuid>() {
+        Ok(id) => seasons::get(&mut conn, id).await?,
+        Err(_) => seasons::by_code(&mut conn, &key).await?,
+    }
+    .ok_or_else(ApiError::not_found)?;
+    Ok(with_etag(HttpResponse::Ok(), &season))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSeasonBody {
+    pub code: Option<String>,
+    pub name: Option<String>,
+    pub timezone: Option<String>,
+    pub applications_open_at: Option<DateTime<Utc>>,
+    pub applications_close_at: Option<DateTime<Utc>>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub phases: Option<Vec<Phase>>,
+}
+
+impl UpdateSeasonBody {
+    fn merge(self, mut s: SeasonSpec) -> (SeasonSpec, Vec<&'static str>) {
+        let mut changed = Vec::new();
+        macro_rules! set {
+            ($($f:ident),*) => {$(
+                if let Some(v) = self.$f {
+                    if v != s.$f {
+                        changed.push(stringify!($f));
+                    }
+                    s.$f = v;
+                }
+            )*};
+        }
+        set!(
+            code,
+            name,
+            timezone,
+            applications_open_at,
+            applications_close_at,
+            starts_at,
+            ends_at,
+            phases
+        );
+        (s, changed)
+    }
+}
+
+/// The version an `If-Match` header names: `"3"`, `W/"3"` or `3`; a list matches when
+/// any of its tags does.
+fn if_match(req: &HttpRequest) -> Result<Vec<i32>> {
+    let raw = req
+        .headers()
+        .get(header::IF_MATCH)
+        .ok_or_else(ApiError::precondition_required)?
+        .to_str()
+        .map_err(|_| ApiError::precondition_failed())?;
+    Ok(raw
+        .split(',')
+        .filter_map(|t| {
+            let t = t.trim();
+            let t = t.strip_prefix("W/").unwrap_or(t);
+            t.trim_matches('"').parse().ok()
+        })
+        .collect())
+}
+
+/// Change a season. Send `If-Match` with the ETag you read.
+#[utoipa::path(
+    tag = "seasons",
+    params(("id" = Uuid, Path), ("If-Match" = String, Header)),
+    request_body = UpdateSeasonBody,
+    responses(
+        (status = 200, body = Season, headers(("ETag" = String))),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, description = "`season_in_use`, `season_code_taken`", body = Problem),
+        (status = 412, description = "`precondition_failed`", body = Problem),
+        (status = 422, body = Problem),
+        (status = 428, description = "`precondition_required`", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/seasons/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    session: Session,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: ApiJson<UpdateSeasonBody>,
+) -> Result<HttpResponse> {
+    let caller = session.0;
+    caller.require_admin()?;
+    let id = id.into_inner();
+    let expected = if_match(&req)?;
+    let mut tx = state.pool.begin().await?;
+    let current = seasons::lock(&mut tx, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if !expected.contains(&current.version) {
+        return Err(ApiError::precondition_failed());
+    }
+    let (merged, changed) = body.0.merge(current.spec());
+    let merged = merged.validate().map_err(ApiError::validation)?;
+    if seasons::would_strand(&mut tx, id, merged.starts_at, merged.ends_at).await? {
+        return Err(ApiError::conflict(
+            "season_in_use",
+            "A campaign or whitelist entry of this season would lie outside its run window.",
+        ));
+    }
+    let season = seasons::update(&mut tx, id, &merged)
+        .await
+        .on_constraint("seasons_code_key", code_taken)?;
+    let note = if changed.is_empty() {
+        "no changes".to_owned()
+    } else {
+        format!("changed: {}", changed.join(", "))
+    };
+    audit::record(
+        &mut tx,
+        Actor::from(&caller),
+        Event::new("season", id, "update").note(Some(&note)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(with_etag(HttpResponse::Ok(), &season))
+}

@@ -1,0 +1,403 @@
+//! Applications: reads filtered by the caller's brands, and guarded writes.
+
+use super::{push_brand_visibility, push_keyset};
+use crate::api::page::PageParams;
+use crate::auth::UserCaller;
+use crate::domain::application::{Budget, Creative, Landing, Parts, Status, Targeting, Window};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool, QueryBuilder};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Decision {
+    /// approve | reject | request_changes
+    pub decision: String,
+    pub reason_code: Option<String>,
+    pub note: Option<String>,
+    pub decided_by: Uuid,
+    pub decided_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Application {
+    pub id: Uuid,
+    pub brand_id: Uuid,
+    pub season_id: Uuid,
+    pub title: String,
+    pub creative: Option<Creative>,
+    pub landing: Option<Landing>,
+    pub requested_window: Option<Window>,
+    pub budget: Option<Budget>,
+    pub targeting: Option<Targeting>,
+    pub status: Status,
+    /// Increases on every change; sent as the ETag.
+    pub version: i32,
+    /// True while (and after) the application is an appeal of a rejection.
+    pub appeal: bool,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    /// The reviewer who claimed it.
+    pub reviewer_id: Option<Uuid>,
+    pub decision: Option<Decision>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Row {
+    pub id: Uuid,
+    pub brand_id: Uuid,
+    pub season_id: Uuid,
+    pub title: String,
+    pub creative: Option<Json<Creative>>,
+    pub landing: Option<Json<Landing>>,
+    pub requested_starts_at: Option<DateTime<Utc>>,
+    pub requested_ends_at: Option<DateTime<Utc>>,
+    pub budget_total_fen: Option<i64>,
+    pub budget_daily_cap_fen: Option<i64>,
+    pub budget_cpm_bid_fen: Option<i64>,
+    pub targeting: Option<Json<Targeting>>,
+    pub status: String,
+    pub version: i32,
+    pub appeal: bool,
+    pub appeal_used: bool,
+    pub rejected_by: Option<Uuid>,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub reviewer_id: Option<Uuid>,
+    pub decision: Option<String>,
+    pub decision_reason_code: Option<String>,
+    pub decision_note: Option<String>,
+    pub decided_by: Option<Uuid>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+pub const COLUMNS: &str = "a.id, a.brand_id, a.season_id, a.title, a.creative, a.landing, \
+    a.requested_starts_at, a.requested_ends_at, a.budget_total_fen, a.budget_daily_cap_fen, \
+    a.budget_cpm_bid_fen, a.targeting, a.status, a.version, a.appeal, a.appeal_used, a.rejected_by, \
+    a.created_by, a.created_at, a.updated_at, a.submitted_at, a.reviewer_id, a.decision, \
+    a.decision_reason_code, a.decision_note, a.decided_by, a.decided_at";
+
+impl Row {
+    pub fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::Draft)
+    }
+
+    pub fn parts(&self) -> Parts {
+        Parts {
+            creative: self.creative.clone().map(|j| j.0),
+            landing: self.landing.clone().map(|j| j.0),
+            requested_window: match (self.requested_starts_at, self.requested_ends_at) {
+                (Some(starts_at), Some(ends_at)) => Some(Window { starts_at, ends_at }),
+                _ => None,
+            },
+            budget: match (self.budget_total_fen, self.budget_cpm_bid_fen) {
+                (Some(total_fen), Some(cpm_bid_fen)) => Some(Budget {
+                    total_fen,
+                    daily_cap_fen: self.budget_daily_cap_fen,
+                    cpm_bid_fen,
+                }),
+                _ => None,
+            },
+            targeting: self.targeting.clone().map(|j| j.0),
+        }
+    }
+
+    pub fn into_api(self) -> Application {
+        let parts = self.parts();
+        let decision = match (self.decision, self.decided_by, self.decided_at) {
+            (Some(decision), Some(decided_by), Some(decided_at)) => Some(Decision {
+                decision,
+                reason_code: self.decision_reason_code,
+                note: self.decision_note,
+                decided_by,
+                decided_at,
+            }),
+            _ => None,
+        };
+        Application {
+            id: self.id,
+            brand_id: self.brand_id,
+            season_id: self.season_id,
+            title: self.title,
+            creative: parts.creative,
+            landing: parts.landing,
+            requested_window: parts.requested_window,
+            budget: parts.budget,
+            targeting: parts.targeting,
+            status: Status::parse(&self.status).unwrap_or(Status::Draft),
+            version: self.version,
+            appeal: self.appeal,
+            created_by: self.created_by,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            submitted_at: self.submitted_at,
+            reviewer_id: self.reviewer_id,
+            decision,
+        }
+    }
+}
+
+/// Creates a draft.
+pub async fn insert(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    season_id: Uuid,
+    title: &str,
+    p: &Parts,
+    created_by: Uuid,
+) -> sqlx::Result<Row> {
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO applications (id, brand_id, season_id, title, created_by, creative, landing, \
+         requested_starts_at, requested_ends_at, budget_total_fen, budget_daily_cap_fen, \
+         budget_cpm_bid_fen, targeting) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(id)
+    .bind(brand_id)
+    .bind(season_id)
+    .bind(title)
+    .bind(created_by)
+    .bind(p.creative.clone().map(Json))
+    .bind(p.landing.clone().map(Json))
+    .bind(p.requested_window.map(|w| w.starts_at))
+    .bind(p.requested_window.map(|w| w.ends_at))
+    .bind(p.budget.map(|b| b.total_fen))
+    .bind(p.budget.and_then(|b| b.daily_cap_fen))
+    .bind(p.budget.map(|b| b.cpm_bid_fen))
+    .bind(p.targeting.clone().map(Json))
+    .execute(&mut *conn)
+    .await?;
+    get_for_update(conn, id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)
+}
+
+/// Writes title and parts (all of them: absent ones are cleared) and bumps the version.
+pub async fn write_parts(
+    conn: &mut PgConnection,
+    id: Uuid,
+    title: Option<&str>,
+    p: &Parts,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE applications SET title = COALESCE($2, title), creative = $3, landing = $4, \
+         requested_starts_at = $5, requested_ends_at = $6, budget_total_fen = $7, \
+         budget_daily_cap_fen = $8, budget_cpm_bid_fen = $9, targeting = $10, \
+         version = version + 1, updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(title)
+    .bind(p.creative.clone().map(Json))
+    .bind(p.landing.clone().map(Json))
+    .bind(p.requested_window.map(|w| w.starts_at))
+    .bind(p.requested_window.map(|w| w.ends_at))
+    .bind(p.budget.map(|b| b.total_fen))
+    .bind(p.budget.and_then(|b| b.daily_cap_fen))
+    .bind(p.budget.map(|b| b.cpm_bid_fen))
+    .bind(p.targeting.clone().map(Json))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The application, locked for this transaction. Visibility is the caller's to check.
+pub async fn get_for_update(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Row>> {
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT {COLUMNS} FROM applications a WHERE a.id = "
+    ));
+    qb.push_bind(id).push(" FOR UPDATE");
+    qb.build_query_as().fetch_optional(conn).await
+}
+
+/// The application if the caller may see it (locked when `lock`).
+pub async fn visible(
+    conn: &mut PgConnection,
+    caller: &UserCaller,
+    id: Uuid,
+    lock: bool,
+) -> sqlx::Result<Option<Row>> {
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT {COLUMNS} FROM applications a WHERE a.id = "
+    ));
+    qb.push_bind(id);
+    push_brand_visibility(&mut qb, caller, "a.brand_id");
+    if lock {
+        qb.push(" FOR UPDATE");
+    }
+    qb.build_query_as().fetch_optional(conn).await
+}
+
+pub struct Filter {
+    pub status: Option<Status>,
+    pub season_id: Option<Uuid>,
+    pub brand_id: Option<Uuid>,
+}
+
+pub async fn list(
+    pool: &PgPool,
+    caller: &UserCaller,
+    f: &Filter,
+    page: &PageParams,
+) -> sqlx::Result<Vec<Row>> {
+    let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM applications a WHERE true"));
+    push_brand_visibility(&mut qb, caller, "a.brand_id");
+    if let Some(s) = f.status {
+        qb.push(" AND a.status = ").push_bind(s.as_str());
+    }
+    if let Some(s) = f.season_id {
+        qb.push(" AND a.season_id = ").push_bind(s);
+    }
+    if let Some(b) = f.brand_id {
+        qb.push(" AND a.brand_id = ").push_bind(b);
+    }
+    push_keyset(&mut qb, "a.created_at", "a.id", page);
+    qb.build_query_as().fetch_all(pool).await
+}
+
+/// What a transition changes besides the status.
+#[derive(Debug, Default)]
+pub struct Change {
+    pub submitted_now: bool,
+    pub reviewer_id: Option<Option<Uuid>>,
+    pub appeal: Option<bool>,
+    pub rejected_by: Option<Uuid>,
+    pub decision: Option<(String, Option<String>, Option<String>, Uuid)>,
+}
+
+/// Moves the application from `from` to `to`; false when it was no longer in `from`.
+pub async fn transition(
+    conn: &mut PgConnection,
+    id: Uuid,
+    from: Status,
+    to: Status,
+    c: Change,
+) -> sqlx::Result<bool> {
+    let (decision, reason, note, decided_by) = match c.decision {
+        Some((d, r, n, by)) => (Some(d), r, n, Some(by)),
+        None => (None, None, None, None),
+    };
+    let done = sqlx::query(
+        "UPDATE applications SET status = $3, version = version + 1, updated_at = now(), \
+         submitted_at = CASE WHEN $4 THEN now() ELSE submitted_at END, \
+         reviewer_id = CASE WHEN $5 THEN $6 ELSE reviewer_id END, \
+         appeal = COALESCE($7, appeal), \
+         appeal_used = appeal_used OR COALESCE($7, false), \
+         rejected_by = COALESCE($8, rejected_by), \
+         decision = CASE WHEN $9::text IS NULL THEN decision ELSE $9 END, \
+         decision_reason_code = CASE WHEN $9::text IS NULL THEN decision_reason_code ELSE $10 END, \
+         decision_note = CASE WHEN $9::text IS NULL THEN decision_note ELSE $11 END, \
+         decided_by = CASE WHEN $9::text IS NULL THEN decided_by ELSE $12 END, \
+         decided_at = CASE WHEN $9::text IS NULL THEN decided_at ELSE now() END \
+         WHERE id = $1 AND status = $2",
+    )
+    .bind(id)
+    .bind(from.as_str())
+    .bind(to.as_str())
+    .bind(c.submitted_now)
+    .bind(c.reviewer_id.is_some())
+    .bind(c.reviewer_id.flatten())
+    .bind(c.appeal)
+    .bind(c.rejected_by)
+    .bind(decision)
+    .bind(reason)
+    .bind(note)
+    .bind(decided_by)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QueueItem {
+    #[serde(flatten)]
+    pub application: Application,
+    /// Seconds since the latest submit.
+    pub waiting_seconds: i64,
+}
+
+/// Submitted applications: appeals first, then oldest submit first.
+pub async fn queue(
+    pool: &PgPool,
+    season_id: Option<Uuid>,
+    page: &PageParams,
+) -> sqlx::Result<Vec<Row>> {
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT {COLUMNS} FROM applications a WHERE a.status = 'submitted'"
+    ));
+    if let Some(s) = season_id {
+        qb.push(" AND a.season_id = ").push_bind(s);
+    }
+    if let Some(c) = page.after {
+        qb.push(" AND (NOT a.appeal, a.submitted_at, a.id) > (")
+            .push_bind(!c.k.unwrap_or(false))
+            .push(", ")
+            .push_bind(c.t)
+            .push(", ")
+            .push_bind(c.id)
+            .push(")");
+    }
+    qb.push(" ORDER BY NOT a.appeal, a.submitted_at, a.id LIMIT ")
+        .push_bind(page.fetch());
+    qb.build_query_as().fetch_all(pool).await
+}
+
+/// The brand's kind and verification, for the eligibility rule.
+pub async fn brand_standing(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+) -> sqlx::Result<Option<(String, String)>> {
+    sqlx::query_as("SELECT kind, verification FROM brands WHERE id = $1 FOR SHARE")
+        .bind(brand_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The season's windows: (applications_open_at, applications_close_at, starts_at, ends_at).
+pub async fn season_windows(
+    conn: &mut PgConnection,
+    season_id: Uuid,
+) -> sqlx::Result<
+    Option<(
+        DateTime<Utc>,
+        DateTime<Utc>,
+        DateTime<Utc>,
+        DateTime<Utc>,
+        DateTime<Utc>,
+    )>,
+> {
+    sqlx::query_as(
+        "SELECT applications_open_at, applications_close_at, starts_at, ends_at, now() \
+         FROM seasons WHERE id = $1 FOR SHARE",
+    )
+    .bind(season_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Audit events of one application, oldest first.
+pub async fn events(
+    pool: &PgPool,
+    id: Uuid,
+    page: &PageParams,
+) -> sqlx::Result<Vec<super::audit::AuditEvent>> {
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT {} FROM audit_events WHERE entity_type = 'application' AND entity_id = ",
+        super::audit::COLUMNS
+    ));
+    qb.push_bind(id);
+    if let Some(c) = page.after {
+        qb.push(" AND (at, id) > (")
+            .push_bind(c.t)
+            .push(", ")
+            .push_bind(c.id)
+            .push(")");
+    }
+    qb.push(" ORDER BY at, id LIMIT ").push_bind(page.fetch());
+    qb.build_query_as().fetch_all(pool).await
+}

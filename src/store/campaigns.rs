@@ -1,0 +1,141 @@
+//! Campaigns, each with its state derived in SQL at read time so that lists can filter
+//! by it. The CASE below is `domain::campaign::CampaignState::derive`; keep them in step.
+
+use super::push_keyset;
+use super::whitelist::Scope;
+use crate::api::page::PageParams;
+use crate::domain::campaign::CampaignState;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool, QueryBuilder};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Campaign {
+    pub id: Uuid,
+    pub application_id: Uuid,
+    pub brand_id: Uuid,
+    pub season_id: Uuid,
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub paused: bool,
+    pub state: CampaignState,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CampaignFilter {
+    pub season_id: Option<Uuid>,
+    pub brand_id: Option<Uuid>,
+    pub state: Option<CampaignState>,
+}
+
+/// The derived state of campaign row `c`; precedence as in `CampaignState::derive`.
+macro_rules! state_sql {
+    () => {
+        "(CASE WHEN now() >= c.ends_at THEN 'ended' \
+         WHEN NOT EXISTS (SELECT 1 FROM whitelist_entries w WHERE w.brand_id = c.brand_id \
+           AND w.season_id = c.season_id AND w.status = 'active') THEN 'halted' \
+         WHEN c.paused THEN 'paused' \
+         WHEN now() < c.starts_at THEN 'scheduled' \
+         ELSE 'live' END)"
+    };
+}
+
+macro_rules! columns {
+    () => {
+        concat!(
+            "c.id, c.application_id, c.brand_id, c.season_id, c.title, c.starts_at, c.ends_at, \
+             c.paused, ",
+            state_sql!(),
+            " AS state, c.created_at"
+        )
+    };
+}
+
+const SELECT: &str = concat!("SELECT ", columns!(), " FROM campaigns c WHERE true");
+
+/// Inserts a running campaign (the approval's caller writes the audit event).
+pub async fn insert(
+    conn: &mut PgConnection,
+    application_id: Uuid,
+    brand_id: Uuid,
+    season_id: Uuid,
+    title: &str,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+) -> sqlx::Result<Campaign> {
+    sqlx::query_as(concat!(
+        "WITH c AS (INSERT INTO campaigns (id, application_id, brand_id, season_id, title, \
+         starts_at, ends_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *) SELECT ",
+        columns!(),
+        " FROM c"
+    ))
+    .bind(Uuid::new_v4())
+    .bind(application_id)
+    .bind(brand_id)
+    .bind(season_id)
+    .bind(title)
+    .bind(starts_at)
+    .bind(ends_at)
+    .fetch_one(conn)
+    .await
+}
+
+/// The campaign if `scope` may see it; `lock` takes a row lock for a change.
+pub async fn by_id(
+    conn: &mut PgConnection,
+    id: Uuid,
+    scope: Scope,
+    lock: bool,
+) -> sqlx::Result<Option<Campaign>> {
+    let mut qb = QueryBuilder::new(SELECT);
+    qb.push(" AND c.id = ").push_bind(id);
+    scope.push(&mut qb, "c.brand_id");
+    if lock {
+        qb.push(" FOR UPDATE OF c");
+    }
+    qb.build_query_as().fetch_optional(conn).await
+}
+
+/// Newest first by `created_at, id`.
+pub async fn list(
+    pool: &PgPool,
+    f: &CampaignFilter,
+    scope: Scope,
+    page: &PageParams,
+) -> sqlx::Result<Vec<Campaign>> {
+    let mut qb = QueryBuilder::new(SELECT);
+    if let Some(s) = f.season_id {
+        qb.push(" AND c.season_id = ").push_bind(s);
+    }
+    if let Some(b) = f.brand_id {
+        qb.push(" AND c.brand_id = ").push_bind(b);
+    }
+    if let Some(st) = f.state {
+        qb.push(concat!(" AND ", state_sql!(), " = "))
+            .push_bind(st.as_str());
+    }
+    scope.push(&mut qb, "c.brand_id");
+    push_keyset(&mut qb, "c.created_at", "c.id", page);
+    qb.build_query_as().fetch_all(pool).await
+}
+
+/// Sets the pause switch from `from` to `!from`; `None` when it is no longer `from`.
+pub async fn set_paused(
+    conn: &mut PgConnection,
+    id: Uuid,
+    from: bool,
+) -> sqlx::Result<Option<Campaign>> {
+    sqlx::query_as(concat!(
+        "WITH c AS (UPDATE campaigns SET paused = NOT paused, updated_at = now() \
+         WHERE id = $1 AND paused = $2 RETURNING *) SELECT ",
+        columns!(),
+        " FROM c"
+    ))
+    .bind(id)
+    .bind(from)
+    .fetch_optional(conn)
+    .await
+}

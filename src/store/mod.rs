@@ -31,3 +31,19 @@ pub fn escape_like(s: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_")
 }
+
+/// Appends the brand filter of SPEC §7: staff see every brand, a marketer only the
+/// brands they are a member of. `column` holds the brand id.
+pub fn push_brand_visibility(
+    qb: &mut QueryBuilder<sqlx::Postgres>,
+    caller: &crate::auth::UserCaller,
+    column: &str,
+) {
+    if !caller.is_staff() {
+        qb.push(format_args!(
+            " AND {column} IN (SELECT brand_id FROM brand_members WHERE user_id = "
+        ))
+        .push_bind(caller.id)
+        .push(")");
+    }
+}

@@ -1,0 +1,213 @@
+//! Whitelist entries: one per (brand, season) that is not revoked, enforced by the
+//! unique index `whitelist_one_open_per_brand_season`.
+
+use super::push_keyset;
+use crate::api::page::PageParams;
+use crate::auth::UserCaller;
+use crate::domain::whitelist::WhitelistStatus;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool, QueryBuilder};
+use uuid::Uuid;
+
+pub const UNIQUE_OPEN: &str = "whitelist_one_open_per_brand_season";
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct WhitelistEntry {
+    pub id: Uuid,
+    pub brand_id: Uuid,
+    pub season_id: Uuid,
+    pub status: WhitelistStatus,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
+    pub source_application_id: Option<Uuid>,
+    pub granted_by: Uuid,
+    pub granted_at: DateTime<Utc>,
+    pub status_reason: Option<String>,
+}
+
+/// A row of the CSV export: the entry with its brand's name and season's code.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExportRow {
+    #[sqlx(flatten)]
+    pub entry: WhitelistEntry,
+    pub brand_name: String,
+    pub season_code: String,
+}
+
+/// Whose data a caller may see: staff see every brand, a marketer only brands they are
+/// a member of.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope {
+    All,
+    MemberOf(Uuid),
+}
+
+impl From<&UserCaller> for Scope {
+    fn from(c: &UserCaller) -> Self {
+        if c.is_staff() {
+            Scope::All
+        } else {
+            Scope::MemberOf(c.id)
+        }
+    }
+}
+
+impl Scope {
+    /// Appends ` AND <col> IN (brands of the member)` when the scope is limited.
+    pub fn push(&self, qb: &mut QueryBuilder<sqlx::Postgres>, brand_col: &str) {
+        if let Scope::MemberOf(user) = *self {
+            qb.push(format_args!(
+                " AND {brand_col} IN (SELECT brand_id FROM brand_members WHERE user_id = "
+            ))
+            .push_bind(user)
+            .push(")");
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct WhitelistFilter {
+    pub season_id: Option<Uuid>,
+    pub brand_id: Option<Uuid>,
+    pub status: Option<WhitelistStatus>,
+}
+
+const COLUMNS: &str = "w.id, w.brand_id, w.season_id, w.status, w.valid_from, w.valid_until, \
+     w.source_application_id, w.granted_by, w.granted_at, w.status_reason";
+
+const RETURNING: &str = " RETURNING id, brand_id, season_id, status, valid_from, valid_until, \
+     source_application_id, granted_by, granted_at, status_reason";
+
+fn push_filter(qb: &mut QueryBuilder<sqlx::Postgres>, f: &WhitelistFilter, scope: Scope) {
+    if let Some(s) = f.season_id {
+        qb.push(" AND w.season_id = ").push_bind(s);
+    }
+    if let Some(b) = f.brand_id {
+        qb.push(" AND w.brand_id = ").push_bind(b);
+    }
+    if let Some(st) = f.status {
+        qb.push(" AND w.status = ").push_bind(st.as_str());
+    }
+    scope.push(qb, "w.brand_id");
+}
+
+/// The brand's entry for the season that is not revoked, locked for the caller's
+/// transaction (the approval decides on it).
+pub async fn open_for_update(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    season_id: Uuid,
+) -> sqlx::Result<Option<WhitelistEntry>> {
+    let mut qb = QueryBuilder::new("SELECT ");
+    qb.push(COLUMNS).push(" FROM whitelist_entries w");
+    qb.push(" WHERE w.brand_id = ")
+        .push_bind(brand_id)
+        .push(" AND w.season_id = ")
+        .push_bind(season_id)
+        .push(" AND w.status <> 'revoked' FOR UPDATE");
+    qb.build_query_as().fetch_optional(conn).await
+}
+
+/// Inserts an active entry. The caller writes the audit event; a second open entry for
+/// (brand, season) fails on `UNIQUE_OPEN`.
+pub async fn insert(
+    conn: &mut PgConnection,
+    brand_id: Uuid,
+    season_id: Uuid,
+    valid_from: DateTime<Utc>,
+    valid_until: DateTime<Utc>,
+    source_application_id: Uuid,
+    granted_by: Uuid,
+) -> sqlx::Result<WhitelistEntry> {
+    let mut qb = QueryBuilder::new(
+        "INSERT INTO whitelist_entries (id, brand_id, season_id, status, valid_from, \
+         valid_until, source_application_id, granted_by) VALUES (",
+    );
+    qb.push_bind(Uuid::new_v4())
+        .push(", ")
+        .push_bind(brand_id)
+        .push(", ")
+        .push_bind(season_id)
+        .push(", 'active', ")
+        .push_bind(valid_from)
+        .push(", ")
+        .push_bind(valid_until)
+        .push(", ")
+        .push_bind(source_application_id)
+        .push(", ")
+        .push_bind(granted_by)
+        .push(")")
+        .push(RETURNING);
+    qb.build_query_as().fetch_one(conn).await
+}
+
+/// The entry if `scope` may see it; `lock` takes a row lock for a status change.
+pub async fn by_id(
+    conn: &mut PgConnection,
+    id: Uuid,
+    scope: Scope,
+    lock: bool,
+) -> sqlx::Result<Option<WhitelistEntry>> {
+    let mut qb = QueryBuilder::new("SELECT ");
+    qb.push(COLUMNS).push(" FROM whitelist_entries w");
+    qb.push(" WHERE w.id = ").push_bind(id);
+    scope.push(&mut qb, "w.brand_id");
+    if lock {
+        qb.push(" FOR UPDATE");
+    }
+    qb.build_query_as().fetch_optional(conn).await
+}
+
+/// Newest first by `granted_at, id`.
+pub async fn list(
+    pool: &PgPool,
+    f: &WhitelistFilter,
+    scope: Scope,
+    page: &PageParams,
+) -> sqlx::Result<Vec<WhitelistEntry>> {
+    let mut qb = QueryBuilder::new("SELECT ");
+    qb.push(COLUMNS)
+        .push(" FROM whitelist_entries w WHERE true");
+    push_filter(&mut qb, f, scope);
+    push_keyset(&mut qb, "w.granted_at", "w.id", page);
+    qb.build_query_as().fetch_all(pool).await
+}
+
+/// One chunk of the export, newest first, with brand name and season code.
+pub async fn export_chunk(
+    pool: &PgPool,
+    f: &WhitelistFilter,
+    scope: Scope,
+    page: &PageParams,
+) -> sqlx::Result<Vec<ExportRow>> {
+    let mut qb = QueryBuilder::new("SELECT ");
+    qb.push(COLUMNS).push(
+        ", b.name AS brand_name, s.code AS season_code \
+         FROM whitelist_entries w JOIN brands b ON b.id = w.brand_id \
+         JOIN seasons s ON s.id = w.season_id WHERE true",
+    );
+    push_filter(&mut qb, f, scope);
+    push_keyset(&mut qb, "w.granted_at", "w.id", page);
+    qb.build_query_as().fetch_all(pool).await
+}
+
+/// Moves the entry from `from` to `to`; `None` when it is no longer in `from`.
+pub async fn set_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    from: WhitelistStatus,
+    to: WhitelistStatus,
+    reason: &str,
+) -> sqlx::Result<Option<WhitelistEntry>> {
+    let mut qb = QueryBuilder::new("UPDATE whitelist_entries SET status = ");
+    qb.push_bind(to.as_str())
+        .push(", status_reason = ")
+        .push_bind(reason)
+        .push(", updated_at = now() WHERE id = ")
+        .push_bind(id)
+        .push(" AND status = ")
+        .push_bind(from.as_str())
+        .push(RETURNING);
+    qb.build_query_as().fetch_optional(conn).await
+}

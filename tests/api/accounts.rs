@@ -459,6 +459,15 @@ async fn api_keys_are_shown_once_stored_hashed_and_revocable() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    // The gate keeps keys in memory; a revocation reaches every instance within a second.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while app.get("/v1/me", &key).await.status() != StatusCode::UNAUTHORIZED {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "revoked key still accepted after 1 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert_problem(app.get("/v1/me", &key).await, 401, "unauthorized").await;
     let res = app
         .req(
