@@ -215,14 +215,10 @@ async fn observe(
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = res.request().method().as_str().to_owned();
     let status = res.status().as_u16();
+    let method = res.request().method().as_str();
     if let Some(m) = metrics {
-        m.record_request(&method, &route, status);
-    }
-    if api {
-        res.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        m.record_request(method, &route, status);
     }
     tracing::info!(
         method,
@@ -231,5 +227,9 @@ async fn observe(
         ms = start.elapsed().as_secs_f64() * 1000.0,
         "request"
     );
+    if api {
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     Ok(res)
 }

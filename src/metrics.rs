@@ -1,15 +1,16 @@
 //! Prometheus counters kept by hand: a handful of atomics and one map, so building the
 //! app many times (as the tests do) needs no process-wide recorder.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Default)]
 pub struct Metrics {
-    /// (method, route template, status) → count.
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    /// route template → [(method, status, count)]: counting a request allocates nothing
+    /// once its route, method and status have been seen.
+    requests: Mutex<HashMap<String, Vec<(String, u16, u64)>>>,
     pub gate_checks: AtomicU64,
     pub gate_reloads: AtomicU64,
     pub logins_failed: AtomicU64,
@@ -17,9 +18,19 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn record_request(&self, method: &str, route: &str, status: u16) {
-        if let Ok(mut m) = self.requests.lock() {
-            *m.entry((method.to_owned(), route.to_owned(), status))
-                .or_default() += 1;
+        let Ok(mut m) = self.requests.lock() else {
+            return;
+        };
+        let seen = match m.get_mut(route) {
+            Some(seen) => seen,
+            None => m.entry(route.to_owned()).or_default(),
+        };
+        match seen
+            .iter_mut()
+            .find(|(m, s, _)| m == method && *s == status)
+        {
+            Some((_, _, n)) => *n += 1,
+            None => seen.push((method.to_owned(), status, 1)),
         }
     }
 
@@ -27,8 +38,17 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP http_requests_total HTTP requests answered, by route template.\n");
         out.push_str("# TYPE http_requests_total counter\n");
-        if let Ok(m) = self.requests.lock() {
-            for ((method, route, status), n) in m.iter() {
+        let mut rows: Vec<(&str, &str, u16, u64)> = Vec::new();
+        let requests = self.requests.lock();
+        if let Ok(m) = &requests {
+            for (route, seen) in m.iter() {
+                rows.extend(
+                    seen.iter()
+                        .map(|(method, status, n)| (method.as_str(), route.as_str(), *status, *n)),
+                );
+            }
+            rows.sort_unstable();
+            for (method, route, status, n) in rows {
                 let _ = writeln!(
                     out,
                     "http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",

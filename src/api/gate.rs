@@ -77,12 +77,7 @@ pub async fn check(
 ) -> Result<HttpResponse> {
     authorize(&caller)?;
     let at = parse_at(q.at.as_deref())?;
-    let verdict = state
-        .gate
-        .check_many(&state.pool, &[(id.into_inner(), at)])
-        .await?
-        .pop()
-        .ok_or_else(|| ApiError::internal("the gate gave no answer"))?;
+    let verdict = state.gate.check(&state.pool, id.into_inner(), at).await?;
     if verdict.reason == Reason::NotFound {
         return Err(ApiError::not_found());
     }

@@ -15,8 +15,10 @@ pub mod whitelist;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Everything under `/v1`.
+/// Everything under `/v1`. The gate comes first: actix tries routes in the order they are
+/// registered (each dynamic one is a regex match), and the gate is the hot path.
 pub fn configure(cfg: &mut ServiceConfig) {
+    gate::configure(cfg);
     cfg.service(accounts::register)
         .service(accounts::login)
         .service(accounts::logout)
@@ -33,5 +35,4 @@ pub fn configure(cfg: &mut ServiceConfig) {
     applications::configure(cfg);
     whitelist::configure(cfg);
     campaigns::configure(cfg);
-    gate::configure(cfg);
 }

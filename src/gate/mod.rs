@@ -114,6 +114,20 @@ impl Gate {
         Ok(found)
     }
 
+    /// Answers one check: from memory when the cache knows the campaign (the hot path:
+    /// one read lock, no allocation), else as `check_many` does.
+    pub async fn check(&self, pool: &PgPool, id: Uuid, at: DateTime<Utc>) -> sqlx::Result<Verdict> {
+        let known = self.read().verdict(id, at);
+        if let Some(v) = known {
+            self.metrics.gate_checks.fetch_add(1, Ordering::Relaxed);
+            return Ok(v);
+        }
+        let mut answers = self.check_many(pool, &[(id, at)]).await?;
+        Ok(answers
+            .pop()
+            .unwrap_or_else(|| Verdict::new(id, None, at, Reason::NotFound)))
+    }
+
     /// Answers each check, in order. Only campaign ids the cache has never seen reach
     /// the database (one query for all of them).
     pub async fn check_many(
