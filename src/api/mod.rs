@@ -3,8 +3,10 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod applications;
+pub mod audit;
 pub mod brands;
 pub mod campaigns;
+pub mod dashboard;
 pub mod gate;
 pub mod health;
 pub mod json;
@@ -34,4 +36,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
     whitelist::configure(cfg);
     campaigns::configure(cfg);
     gate::configure(cfg);
+    dashboard::configure(cfg);
+    audit::configure(cfg);
 }
