@@ -6,11 +6,14 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Per route template: (method, status, count).
+type RouteCounts = HashMap<String, Vec<(String, u16, u64)>>;
+
 #[derive(Default)]
 pub struct Metrics {
     /// route template → [(method, status, count)]: counting a request allocates nothing
     /// once its route, method and status have been seen.
-    requests: Mutex<HashMap<String, Vec<(String, u16, u64)>>>,
+    requests: Mutex<RouteCounts>,
     pub gate_checks: AtomicU64,
     pub gate_reloads: AtomicU64,
     pub logins_failed: AtomicU64,

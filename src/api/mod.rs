@@ -3,8 +3,10 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod applications;
+pub mod audit;
 pub mod brands;
 pub mod campaigns;
+pub mod dashboard;
 pub mod gate;
 pub mod health;
 pub mod json;
@@ -35,4 +37,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
     applications::configure(cfg);
     whitelist::configure(cfg);
     campaigns::configure(cfg);
+    dashboard::configure(cfg);
+    audit::configure(cfg);
 }

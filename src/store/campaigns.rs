@@ -43,6 +43,10 @@ macro_rules! state_sql {
     };
 }
 
+/// The derived state of campaign row `c` (the table aliased `c`), for queries built at run
+/// time, such as the dashboard's counts by state.
+pub const STATE_SQL: &str = state_sql!();
+
 macro_rules! columns {
     () => {
         concat!(

@@ -5,6 +5,7 @@ pub mod applications;
 pub mod audit;
 pub mod brands;
 pub mod campaigns;
+pub mod dashboard;
 pub mod seasons;
 pub mod users;
 pub mod whitelist;

@@ -2,8 +2,10 @@
 
 mod accounts;
 mod applications;
+mod audit;
 mod brands;
 mod campaigns;
+mod dashboard;
 mod gate;
 mod helpers;
 mod platform;
