@@ -4,6 +4,7 @@ mod accounts;
 mod applications;
 mod brands;
 mod campaigns;
+mod demo;
 mod gate;
 mod helpers;
 mod platform;
