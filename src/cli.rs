@@ -3,6 +3,7 @@
 use crate::app::{self, Application};
 use crate::auth::password::{Hasher, NewPassword};
 use crate::config::Settings;
+use crate::demo;
 use crate::domain::user::{DisplayName, Email, Role};
 use crate::pgboot::{self, Durability, LocalPg};
 use crate::store::audit::{self, Actor, Event};
@@ -19,9 +20,13 @@ commands:
   migrate                    apply database migrations and exit
   create-admin EMAIL [NAME]  create an admin; the password is read from ADMIN_PASSWORD
                              or from the first line of standard input
+  seed-demo                  load demo data: 618 and Double 11 seasons, brands, users
+                             of every role, applications in every status (adds only
+                             what is missing; safe to run again)
 
 environment:
   DATABASE_URL               PostgreSQL to use; unset: start a local one under .pgdata/
+                             (`serve` then loads the demo data into it once)
   BIND                       address to listen on (default 127.0.0.1:8080)
   BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD
                              create this admin on start if missing
@@ -175,6 +180,19 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        "seed-demo" => {
+            let settings = Settings::from_env()?;
+            init_tracing(settings.log_json);
+            let (url, _pg) = database(&settings).await?;
+            let pool = app::pool(&settings, &url)?;
+            migrate(&pool).await?;
+            demo::seed(&pool, &Hasher::new(1), chrono::Utc::now())
+                .await
+                .context("loading the demo data failed; nothing was changed")?
+                .print();
+            demo::print_logins(&demo::present_logins(&pool).await?);
+            Ok(())
+        }
         other => {
             eprint!("unknown command {other:?}\n\n{USAGE}");
             std::process::exit(2);
@@ -193,6 +211,15 @@ async fn serve() -> anyhow::Result<()> {
     {
         tracing::info!(%email, "bootstrap admin created");
     }
+    if local.is_some() {
+        // Only in local mode: a database named by DATABASE_URL never gets demo data
+        // unless someone runs `seed-demo` against it.
+        match demo::load_once(&pool, &Hasher::new(1), chrono::Utc::now()).await {
+            Ok(Some(report)) => report.print(),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "could not load the demo data"),
+        }
+    }
     let application = Application::build(settings.clone(), pool).await?;
     let host = settings
         .bind
@@ -209,6 +236,8 @@ async fn serve() -> anyhow::Result<()> {
             pg.root.display(),
             pg.port
         );
+        let present = demo::present_logins(&application.state.pool).await;
+        demo::print_logins(&present.unwrap_or_default());
     }
     let result = application.run().await;
     if let Some(pg) = local.filter(|pg| pg.started_here)

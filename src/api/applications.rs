@@ -269,18 +269,30 @@ async fn begin(
     action: Action,
 ) -> Result<(Transaction<'static, Postgres>, Row, Status)> {
     let mut tx = state.pool.begin().await?;
-    let row = store::visible(&mut tx, caller, id, true)
+    let (row, to) = lock_for(&mut tx, caller, id, action).await?;
+    Ok((tx, row, to))
+}
+
+/// `begin` inside a transaction the caller already holds (also used by `crate::demo`):
+/// the locked row and the status `action` leads to.
+pub async fn lock_for(
+    conn: &mut PgConnection,
+    caller: &UserCaller,
+    id: Uuid,
+    action: Action,
+) -> Result<(Row, Status)> {
+    let row = store::visible(conn, caller, id, true)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let to = rules::apply(row.status(), action, party(caller)).map_err(|e| match e {
         TransitionError::Forbidden => ApiError::forbidden(),
         TransitionError::Invalid => ApiError::invalid_transition(&row.status, action.as_str()),
     })?;
-    Ok((tx, row, to))
+    Ok((row, to))
 }
 
 /// Moves the locked application to `to`, writes the audit event, returns the new row.
-async fn move_to(
+pub async fn move_to(
     conn: &mut PgConnection,
     caller: &UserCaller,
     row: &Row,
@@ -415,10 +427,18 @@ pub async fn submit(
 ) -> Result<HttpResponse> {
     let caller = session.0;
     let (mut tx, row, to) = begin(&state, &caller, *id, Action::Submit).await?;
+    let change = submit_change(&mut tx, &row).await?;
+    let row = move_to(&mut tx, &caller, &row, Action::Submit, to, change, None).await?;
+    tx.commit().await?;
+    Ok(answer(actix_web::http::StatusCode::OK, row))
+}
+
+/// The checks of submit on the locked application, and what it changes.
+pub async fn submit_change(conn: &mut PgConnection, row: &Row) -> Result<Change> {
     let parts = row.parts();
     finish(parts.completeness())?;
-    check_brand(&mut tx, row.brand_id).await?;
-    let (open, close, starts, ends, now) = store::season_windows(&mut tx, row.season_id)
+    check_brand(conn, row.brand_id).await?;
+    let (open, close, starts, ends, now) = store::season_windows(conn, row.season_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     if !(open <= now && now < close) {
@@ -442,15 +462,12 @@ pub async fn submit(
             "A Moments ad runs at most 30 days.",
         ));
     }
-    let change = Change {
+    Ok(Change {
         submitted_now: true,
         reviewer_id: Some(None),
         appeal: Some(false),
         ..Default::default()
-    };
-    let row = move_to(&mut tx, &caller, &row, Action::Submit, to, change, None).await?;
-    tx.commit().await?;
-    Ok(answer(actix_web::http::StatusCode::OK, row))
+    })
 }
 
 /// A transition with no rule of its own beyond the lifecycle and `check`.
@@ -504,22 +521,24 @@ pub async fn appeal(
     session: Session,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
-    simple(&state, &session.0, *id, Action::Appeal, |row| {
-        if row.appeal_used {
-            return Err(ApiError::conflict(
-                "invalid_transition",
-                "An application may be appealed once.",
-            ));
-        }
-        Ok(Change {
-            submitted_now: true,
-            reviewer_id: Some(None),
-            appeal: Some(true),
-            rejected_by: row.decided_by,
-            ..Default::default()
-        })
+    simple(&state, &session.0, *id, Action::Appeal, appeal_change).await
+}
+
+/// The rule of an appeal (once), and what it changes.
+pub fn appeal_change(row: &Row) -> Result<Change> {
+    if row.appeal_used {
+        return Err(ApiError::conflict(
+            "invalid_transition",
+            "An application may be appealed once.",
+        ));
+    }
+    Ok(Change {
+        submitted_now: true,
+        reviewer_id: Some(None),
+        appeal: Some(true),
+        rejected_by: row.decided_by,
+        ..Default::default()
     })
-    .await
 }
 
 /// Take a submitted application for review; it is yours until decided or released.
@@ -534,13 +553,18 @@ pub async fn claim(
 ) -> Result<HttpResponse> {
     let caller = session.0;
     simple(&state, &caller, *id, Action::Claim, |row| {
-        four_eyes(row, &caller)?;
-        Ok(Change {
-            reviewer_id: Some(Some(caller.id)),
-            ..Default::default()
-        })
+        claim_change(row, &caller)
     })
     .await
+}
+
+/// The rule of a claim (four eyes on an appeal), and what it changes.
+pub fn claim_change(row: &Row, caller: &UserCaller) -> Result<Change> {
+    four_eyes(row, caller)?;
+    Ok(Change {
+        reviewer_id: Some(Some(caller.id)),
+        ..Default::default()
+    })
 }
 
 fn claimer_or_admin(row: &Row, caller: &UserCaller) -> Result<()> {
@@ -666,33 +690,61 @@ pub async fn decide(
     finish(errs)?;
 
     let (mut tx, row, to) = begin(&state, &caller, *id, action).await?;
-    claimer_or_admin(&row, &caller)?;
-    four_eyes(&row, &caller)?;
-    let change = Change {
-        decision: Some((
-            action.as_str().to_owned(),
-            b.reason_code.clone(),
-            note.map(str::to_owned),
-            caller.id,
-        )),
-        ..Default::default()
-    };
+    let change = decision_change(&row, &caller, action, b.reason_code.clone(), note)?;
     if action != Action::Approve {
         let row = move_to(&mut tx, &caller, &row, action, to, change, note).await?;
         tx.commit().await?;
         return Ok(answer(actix_web::http::StatusCode::OK, row));
     }
+    let approval = approve(&mut tx, &caller, &row, to, change, note).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(approval))
+}
 
-    check_brand(&mut tx, row.brand_id).await?;
-    let (_, _, season_starts, season_ends, _) = store::season_windows(&mut tx, row.season_id)
+/// Who may decide the locked application, and what the decision changes. The body's
+/// reason code and note are checked by the caller beforehand.
+pub fn decision_change(
+    row: &Row,
+    caller: &UserCaller,
+    action: Action,
+    reason_code: Option<String>,
+    note: Option<&str>,
+) -> Result<Change> {
+    claimer_or_admin(row, caller)?;
+    four_eyes(row, caller)?;
+    Ok(Change {
+        decision: Some((
+            action.as_str().to_owned(),
+            reason_code,
+            note.map(str::to_owned),
+            caller.id,
+        )),
+        ..Default::default()
+    })
+}
+
+/// The approval, inside the caller's transaction: re-checks the brand, creates the
+/// brand's whitelist entry for the season (or reuses the open one; a suspended one
+/// blocks), creates the campaign, moves the application to `to`.
+pub async fn approve(
+    conn: &mut PgConnection,
+    caller: &UserCaller,
+    row: &Row,
+    to: Status,
+    change: Change,
+    note: Option<&str>,
+) -> Result<Approval> {
+    let action = Action::Approve;
+    check_brand(&mut *conn, row.brand_id).await?;
+    let (_, _, season_starts, season_ends, _) = store::season_windows(&mut *conn, row.season_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let window = row
         .parts()
         .requested_window
         .ok_or_else(ApiError::not_found)?;
-    let actor = Actor::from(&caller);
-    let entry = match whitelist::open_for_update(&mut tx, row.brand_id, row.season_id).await? {
+    let actor = Actor::from(caller);
+    let entry = match whitelist::open_for_update(&mut *conn, row.brand_id, row.season_id).await? {
         Some(e) if e.status == crate::domain::whitelist::WhitelistStatus::Suspended => {
             return Err(ApiError::conflict(
                 "whitelist_suspended",
@@ -702,7 +754,7 @@ pub async fn decide(
         Some(e) => e,
         None => {
             let e = whitelist::insert(
-                &mut tx,
+                &mut *conn,
                 row.brand_id,
                 row.season_id,
                 season_starts,
@@ -718,7 +770,7 @@ pub async fn decide(
                 )
             })?;
             audit::record(
-                &mut tx,
+                &mut *conn,
                 actor,
                 Event::new("whitelist_entry", e.id, "create").status(None, "active"),
             )
@@ -727,7 +779,7 @@ pub async fn decide(
         }
     };
     let campaign = campaigns::insert(
-        &mut tx,
+        &mut *conn,
         row.id,
         row.brand_id,
         row.season_id,
@@ -740,18 +792,17 @@ pub async fn decide(
         ApiError::invalid_transition("approved", "approve")
     })?;
     audit::record(
-        &mut tx,
+        &mut *conn,
         actor,
         Event::new("campaign", campaign.id, "create").status(None, "scheduled"),
     )
     .await?;
-    let row = move_to(&mut tx, &caller, &row, action, to, change, note).await?;
-    tx.commit().await?;
-    Ok(HttpResponse::Ok().json(Approval {
+    let row = move_to(&mut *conn, caller, row, action, to, change, note).await?;
+    Ok(Approval {
         application: row.into_api(),
         whitelist_entry: entry,
         campaign,
-    }))
+    })
 }
 
 /// The application's audit events, oldest first.

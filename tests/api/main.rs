@@ -6,6 +6,7 @@ mod audit;
 mod brands;
 mod campaigns;
 mod dashboard;
+mod demo;
 mod gate;
 mod helpers;
 mod platform;
