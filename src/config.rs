@@ -18,6 +18,9 @@ pub struct Settings {
     pub db_acquire_timeout: Duration,
     pub workers: usize,
     pub log_json: bool,
+    /// How long a repeat of a POST waits for the first request with its `Idempotency-Key`
+    /// before it is answered 409 `idempotency_in_progress`.
+    pub idempotency_wait: Duration,
 }
 
 impl fmt::Debug for Settings {
@@ -50,6 +53,7 @@ impl Default for Settings {
             db_acquire_timeout: Duration::from_secs(3),
             workers: 0,
             log_json: false,
+            idempotency_wait: Duration::from_secs(10),
         }
     }
 }
@@ -103,6 +107,7 @@ impl Settings {
                 .map_or(d.db_acquire_timeout, Duration::from_secs),
             workers: parse_var("WORKERS")?.unwrap_or(0),
             log_json: var("LOG_FORMAT").is_some_and(|v| v == "json"),
+            idempotency_wait: d.idempotency_wait,
         })
     }
 }

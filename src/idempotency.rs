@@ -30,7 +30,6 @@ const KEPT_HEADERS: [HeaderName; 4] = [
 /// A claim older than this whose answer never came is taken to be abandoned (its
 /// instance died mid-request) and may be claimed again.
 const ABANDONED_AFTER_SECS: f64 = 60.0;
-const WAIT_FOR_FIRST: Duration = Duration::from_secs(10);
 
 pub async fn middleware(
     mut req: ServiceRequest,
@@ -120,7 +119,7 @@ pub async fn middleware(
             let res = replay(status, stored.response_headers, stored.response_body);
             return Ok(req.into_response(res));
         }
-        if started.elapsed() > WAIT_FOR_FIRST {
+        if started.elapsed() > state.settings.idempotency_wait {
             return Err(ApiError::conflict(
                 "idempotency_in_progress",
                 "A request with this Idempotency-Key is still running; retry shortly.",

@@ -94,11 +94,21 @@ fn push_filter(qb: &mut QueryBuilder<sqlx::Postgres>, f: &WhitelistFilter, scope
 
 /// The brand's entry for the season that is not revoked, locked for the caller's
 /// transaction (the approval decides on it).
+///
+/// Where there is no entry yet there is no row to lock, so the (brand, season) pair is
+/// locked first with a transaction-scoped advisory lock: concurrent approvals of one
+/// brand's applications take turns, and the second reuses the entry the first created
+/// instead of failing on the unique index.
 pub async fn open_for_update(
     conn: &mut PgConnection,
     brand_id: Uuid,
     season_id: Uuid,
 ) -> sqlx::Result<Option<WhitelistEntry>> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/' || $2::text, 0))")
+        .bind(brand_id)
+        .bind(season_id)
+        .execute(&mut *conn)
+        .await?;
     let mut qb = QueryBuilder::new("SELECT ");
     qb.push(COLUMNS).push(" FROM whitelist_entries w");
     qb.push(" WHERE w.brand_id = ")

@@ -803,6 +803,44 @@ async fn ten_concurrent_approvals_give_one_success_and_one_campaign() {
 }
 
 #[tokio::test]
+async fn concurrent_approvals_of_one_brand_share_one_whitelist_entry() {
+    let w = world().await;
+    let mut ids = Vec::new();
+    for _ in 0..8 {
+        ids.push(w.in_review().await);
+    }
+    let results = futures_util::future::join_all(
+        ids.iter()
+            .map(|id| w.act(id, "decision", &w.reviewer, json!({"decision": "approve"}))),
+    )
+    .await;
+    let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses, vec![200; 8]);
+    let mut entries = Vec::new();
+    for r in results {
+        let body: Value = r.json().await.unwrap();
+        entries.push(body["whitelist_entry"]["id"].as_str().unwrap().to_owned());
+    }
+    entries.dedup();
+    assert_eq!(
+        entries.len(),
+        1,
+        "every approval answers with the one entry"
+    );
+    assert_eq!(
+        w.app.count("SELECT count(*) FROM whitelist_entries").await,
+        1
+    );
+    assert_eq!(w.app.count("SELECT count(*) FROM campaigns").await, 8);
+    assert_eq!(
+        w.app
+            .count("SELECT count(*) FROM audit_events WHERE entity_type = 'whitelist_entry'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
 async fn queue_puts_appeals_first_then_oldest_and_reason_codes_explain() {
     let w = world().await;
     let mut ids = Vec::new();

@@ -1,6 +1,8 @@
-use crate::helpers::{assert_problem, spawn};
+use crate::helpers::{assert_problem, spawn, spawn_with};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
 
 #[tokio::test]
 async fn probes_metrics_and_docs() {
@@ -178,4 +180,85 @@ async fn idempotency_keys_replay_refuse_reuse_and_do_not_run_twice() {
             .await,
         1
     );
+}
+
+#[tokio::test]
+async fn bad_idempotency_keys_are_refused_and_change_nothing() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let too_long = "k".repeat(256);
+    let bad: [&[u8]; 3] = [b"", too_long.as_bytes(), "caf\u{e9}".as_bytes()];
+    for key in bad {
+        let res = app
+            .req(Method::POST, "/v1/api-keys", Some(&admin.token))
+            .header(
+                "idempotency-key",
+                reqwest::header::HeaderValue::from_bytes(key).unwrap(),
+            )
+            .json(&json!({ "name": "ad server" }))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(res, 422, "invalid_idempotency_key").await;
+    }
+    // 255 characters is still a key.
+    let res = app
+        .req(Method::POST, "/v1/api-keys", Some(&admin.token))
+        .header("idempotency-key", "k".repeat(255))
+        .json(&json!({ "name": "ad server" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(app.count("SELECT count(*) FROM api_keys").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM idempotency_keys").await, 1);
+}
+
+/// Claims a key as a first request that is still running (or whose instance died) would
+/// have: the same caller, key and request hash, and no answer yet.
+async fn claim(app: &crate::helpers::TestApp, token: &str, key: &str, body: &[u8], age_secs: i32) {
+    let caller = Sha256::digest(format!("Bearer {token}")).to_vec();
+    let mut h = Sha256::new();
+    h.update(b"/v1/api-keys?\n");
+    h.update(body);
+    sqlx::query(
+        "INSERT INTO idempotency_keys (caller, key, request_hash, created_at) \
+         VALUES ($1, $2, $3, now() - make_interval(secs => $4))",
+    )
+    .bind(caller)
+    .bind(key)
+    .bind(h.finalize().to_vec())
+    .bind(f64::from(age_secs))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_duplicate_of_a_request_still_running_waits_then_gets_409() {
+    let app = spawn_with(|s| s.idempotency_wait = Duration::from_millis(300)).await;
+    let admin = app.admin().await;
+    let body = br#"{"name":"ad server"}"#;
+    claim(&app, &admin.token, "running", body, 0).await;
+    let send = |key: &'static str| {
+        app.req(Method::POST, "/v1/api-keys", Some(&admin.token))
+            .header("idempotency-key", key)
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+            .send()
+    };
+    let res = send("running").await.unwrap();
+    assert_eq!(res.headers()["retry-after"], "1");
+    assert_problem(res, 409, "idempotency_in_progress").await;
+    assert_eq!(app.count("SELECT count(*) FROM api_keys").await, 0);
+
+    // A claim whose answer never came for over a minute was abandoned: the request runs.
+    claim(&app, &admin.token, "abandoned", body, 120).await;
+    let res = send("abandoned").await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(app.count("SELECT count(*) FROM api_keys").await, 1);
+    let res = send("abandoned").await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(res.headers()["idempotent-replayed"], "true");
+    assert_eq!(app.count("SELECT count(*) FROM api_keys").await, 1);
 }
