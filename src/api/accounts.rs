@@ -159,7 +159,7 @@ pub async fn login(state: web::Data<AppState>, body: ApiJson<LoginBody>) -> Resu
     }
     let found = users::by_email(&state.pool, &b.email).await?;
     if let Some((user, _)) = &found
-        && let Some(wait) = users::locked_for(&state.pool, user.id).await?
+        && let Err(wait) = users::take_attempt(&state.pool, user.id).await?
     {
         return Err(ApiError::too_many_attempts(wait));
     }
@@ -170,8 +170,8 @@ pub async fn login(state: web::Data<AppState>, body: ApiJson<LoginBody>) -> Resu
     let ok = state.hasher.verify(&b.password, hash).await?;
     let user = match user {
         Some(u) if ok && !u.disabled => u,
-        Some(u) => {
-            users::record_failure(&state.pool, u.id).await?;
+        // The attempt taken above stays recorded as a failure.
+        Some(_) => {
             state.metrics.logins_failed.fetch_add(1, Ordering::Relaxed);
             return Err(invalid_credentials());
         }

@@ -185,7 +185,7 @@ pub const FAILURE_WINDOW_SECS: i64 = 15 * 60;
 
 /// Seconds until the account may try again, when it has `MAX_FAILURES` failures inside
 /// the window; `None` when it may try now.
-pub async fn locked_for(pool: &PgPool, user_id: Uuid) -> sqlx::Result<Option<u64>> {
+async fn locked_for(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<Option<u64>> {
     let secs: Option<f64> = sqlx::query_scalar(
         "SELECT EXTRACT(EPOCH FROM (at + make_interval(secs => $2) - now()))::float8 \
          FROM login_failures WHERE user_id = $1 AND at > now() - make_interval(secs => $2) \
@@ -194,12 +194,25 @@ pub async fn locked_for(pool: &PgPool, user_id: Uuid) -> sqlx::Result<Option<u64
     .bind(user_id)
     .bind(FAILURE_WINDOW_SECS as f64)
     .bind(MAX_FAILURES - 1)
-    .fetch_optional(pool)
+    .fetch_optional(conn)
     .await?;
     Ok(secs.map(|s| s.ceil().max(1.0) as u64))
 }
 
-pub async fn record_failure(pool: &PgPool, user_id: Uuid) -> sqlx::Result<()> {
+/// Takes one login attempt for the account before its password is checked, counted as a
+/// failure until `clear_failures` says it succeeded: `Err(seconds to wait)` when the
+/// account already has `MAX_FAILURES` failures inside the window. Attempts on one account
+/// take turns (its row is locked), so concurrent guesses cannot all pass the count before
+/// any of them is recorded.
+pub async fn take_attempt(pool: &PgPool, user_id: Uuid) -> sqlx::Result<Result<(), u64>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    if let Some(wait) = locked_for(&mut tx, user_id).await? {
+        return Ok(Err(wait));
+    }
     // Old failures no longer count; drop them while we are here.
     sqlx::query(
         "WITH gone AS (DELETE FROM login_failures WHERE user_id = $1 \
@@ -208,9 +221,10 @@ pub async fn record_failure(pool: &PgPool, user_id: Uuid) -> sqlx::Result<()> {
     )
     .bind(user_id)
     .bind(FAILURE_WINDOW_SECS as f64)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    tx.commit().await?;
+    Ok(Ok(()))
 }
 
 pub async fn clear_failures(pool: &PgPool, user_id: Uuid) -> sqlx::Result<()> {

@@ -190,6 +190,24 @@ async fn ten_failures_lock_the_account_even_for_the_right_password() {
 }
 
 #[tokio::test]
+async fn concurrent_wrong_logins_get_no_more_than_ten_tries() {
+    let app = spawn().await;
+    let m = app.marketer().await;
+    let results =
+        futures_util::future::join_all((0..25).map(|_| app.login(&m.email, "wrong password here")))
+            .await;
+    let mut statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [vec![401; 10], vec![429; 15]].concat());
+    assert_eq!(app.count("SELECT count(*) FROM login_failures").await, 10);
+    // The right password is refused too until the window has passed.
+    assert_eq!(
+        app.login(&m.email, PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
 async fn tokens_only_in_the_authorization_header() {
     let app = spawn().await;
     let m = app.marketer().await;
