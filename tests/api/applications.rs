@@ -803,6 +803,41 @@ async fn ten_concurrent_approvals_give_one_success_and_one_campaign() {
 }
 
 #[tokio::test]
+async fn a_retried_approval_with_its_idempotency_key_replays_and_creates_nothing() {
+    let w = world().await;
+    let id = w.in_review().await;
+    let send = || {
+        w.app
+            .req(
+                Method::POST,
+                &format!("/v1/applications/{id}/decision"),
+                Some(&w.reviewer.token),
+            )
+            .header("idempotency-key", "approve-once")
+            .json(&json!({"decision": "approve"}))
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let first: Value = first.json().await.unwrap();
+    let events = w.events().await;
+    let again = send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    assert_eq!(w.app.count("SELECT count(*) FROM campaigns").await, 1);
+    assert_eq!(w.events().await, events);
+    // Without the key, the same request is a second decision, refused by the lifecycle.
+    assert_problem(
+        w.act(&id, "decision", &w.reviewer, json!({"decision": "approve"}))
+            .await,
+        409,
+        "invalid_transition",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn concurrent_approvals_of_one_brand_share_one_whitelist_entry() {
     let w = world().await;
     let mut ids = Vec::new();
