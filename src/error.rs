@@ -61,7 +61,8 @@ pub struct Problem {
     /// Stable machine-readable code: what a client should branch on.
     #[schema(pattern = "^[a-z][a-z0-9_]*$", example = "validation_failed")]
     pub code: String,
-    /// Present on 422 answers that concern fields: one entry per invalid field.
+    /// Present when the problem concerns fields (422 `validation_failed` and the like, 409
+    /// `email_taken`): one entry per field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(required = false)]
     pub errors: Vec<FieldError>,
