@@ -6,6 +6,7 @@ use crate::config::Settings;
 use crate::error::ApiError;
 use crate::gate::Gate;
 use crate::metrics::Metrics;
+use crate::openapi::ApiDoc;
 use crate::state::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ResourceDef, Server, ServiceRequest, ServiceResponse};
@@ -17,42 +18,9 @@ use sqlx::postgres::PgPoolOptions;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
 use utoipa_swagger_ui::SwaggerUi;
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "moments-gate",
-        description = "Which brands may run WeChat Moments ads that lead into their Tmall stores: \
-the application and review flow, the per-season whitelist, campaigns, and the serving gate. \
-Errors are application/problem+json with a stable `code`."
-    ),
-    modifiers(&BearerAuth)
-)]
-struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(
-                        "A session token (`mgs_…`) from POST /v1/auth/login, or a service key \
-                         (`mgk_…`) for the gate.",
-                    ))
-                    .build(),
-            ),
-        );
-    }
-}
 
 /// Connects lazily, so the server starts (and `/readyz` reports) while the database is
 /// away; a request waits at most `db_acquire_timeout` for a connection, then gets 503.
@@ -100,6 +68,7 @@ impl Application {
                 .service(api::health::metrics)
                 .service(scope::scope("/v1").configure(api::configure))
                 .split_for_parts();
+            let openapi = crate::openapi::finish(openapi);
             let routes = Arc::new(route_table(&openapi));
             app.app_data(web::PayloadConfig::new(api::json::BODY_LIMIT))
                 .app_data(

@@ -15,9 +15,13 @@ pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {
     /// Path of the field, e.g. `creative.headline` or `targeting.regions[2]`.
+    #[schema(example = "creative.headline")]
     pub field: String,
-    /// Stable machine-readable code, e.g. `required`, `too_long`, `invalid_url`.
+    /// Stable machine-readable code, e.g. `required`, `unknown_field`, `invalid_length`.
+    #[schema(example = "invalid_length")]
     pub code: Cow<'static, str>,
+    /// What is wrong, for people.
+    #[schema(example = "Use 1 to 40 characters, without control characters.")]
     pub message: String,
 }
 
@@ -35,17 +39,32 @@ impl FieldError {
     }
 }
 
-/// The problem+json body, described for the OpenAPI document.
+/// An error, as RFC 9457 problem details (`application/problem+json`).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// A URI naming the kind of problem: `https://moments-gate.dev/problems/{code}`.
     #[serde(rename = "type")]
+    #[schema(
+        format = "uri",
+        example = "https://moments-gate.dev/problems/validation_failed"
+    )]
     pub kind: String,
+    /// The HTTP reason phrase of `status`.
+    #[schema(example = "Unprocessable Entity")]
     pub title: String,
+    /// The HTTP status code, repeated.
+    #[schema(minimum = 400, maximum = 599, example = 422)]
     pub status: u16,
+    /// What went wrong, for people.
+    #[schema(example = "creative.headline: Use 1 to 40 characters, without control characters.")]
     pub detail: String,
-    /// Stable machine-readable code.
+    /// Stable machine-readable code: what a client should branch on.
+    #[schema(pattern = "^[a-z][a-z0-9_]*$", example = "validation_failed")]
     pub code: String,
+    /// Present when the problem concerns fields (422 `validation_failed` and the like, 409
+    /// `email_taken`): one entry per field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
     pub errors: Vec<FieldError>,
 }
 

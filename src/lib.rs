@@ -13,6 +13,7 @@ pub mod error;
 pub mod gate;
 pub mod idempotency;
 pub mod metrics;
+pub mod openapi;
 pub mod pgboot;
 pub mod state;
 pub mod store;

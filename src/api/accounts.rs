@@ -18,13 +18,20 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterBody {
-    /// Unique, compared case-insensitively.
-    #[schema(format = "email", max_length = 254)]
+    /// Unique, compared case-insensitively; at most 254 characters.
+    #[schema(format = "email", max_length = 254, example = "li.na@brand.example")]
     pub email: String,
-    /// 12 to 128 characters; common passwords are refused.
-    #[schema(min_length = 12, max_length = 128)]
+    /// 12 to 128 characters, any Unicode, never truncated; the most common passwords
+    /// are refused (`password_too_common`).
+    #[schema(
+        min_length = 12,
+        max_length = 128,
+        format = "password",
+        example = "plum rain over the west lake"
+    )]
     pub password: String,
-    #[schema(min_length = 1, max_length = 100)]
+    /// 1 to 100 characters after trimming, no control characters.
+    #[schema(min_length = 1, max_length = 100, example = "Li Na")]
     pub display_name: String,
 }
 
@@ -102,9 +109,9 @@ pub async fn create_user(
     tag = "auth",
     request_body = RegisterBody,
     responses(
-        (status = 201, body = User),
-        (status = 409, description = "`email_taken`", body = Problem),
-        (status = 422, description = "`validation_failed`, `password_too_short`, `password_too_common`, …", body = Problem),
+        (status = 201, description = "The new account", body = User),
+        (status = 409, description = "`email_taken`: an account with this email exists", body = Problem),
+        (status = 422, description = "`validation_failed` (`invalid_email`, `invalid_display_name`, …); a lone password problem has its own code: `password_too_short`, `password_too_long`, `password_too_common`", body = Problem),
     )
 )]
 #[post("/auth/register")]
@@ -121,14 +128,19 @@ pub async fn register(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
+    #[schema(format = "email", example = "li.na@brand.example")]
     pub email: String,
+    #[schema(format = "password", example = "plum rain over the west lake")]
     pub password: String,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct LoginAnswer {
-    /// Send as `Authorization: Bearer <token>`.
+    /// The session token (`mgs_` and 43 more characters); send it as
+    /// `Authorization: Bearer <token>`.
+    #[schema(pattern = "^mgs_[A-Za-z0-9_-]{43}$")]
     pub token: String,
+    /// When the session ends (12 hours after sign-in unless configured otherwise).
     pub expires_at: DateTime<Utc>,
     pub user: User,
 }
@@ -146,9 +158,9 @@ fn invalid_credentials() -> ApiError {
     tag = "auth",
     request_body = LoginBody,
     responses(
-        (status = 200, body = LoginAnswer),
-        (status = 401, description = "`invalid_credentials`", body = Problem),
-        (status = 429, description = "`too_many_attempts`, with `Retry-After`", body = Problem),
+        (status = 200, description = "Signed in", body = LoginAnswer),
+        (status = 401, description = "`invalid_credentials`: the email or the password is wrong (the same answer for both)", body = Problem),
+        (status = 429, description = "`too_many_attempts`: 10 failed sign-ins of this account within 15 minutes; wait `Retry-After` seconds (counted per account, even against the right password)", body = Problem),
     )
 )]
 #[post("/auth/login")]
@@ -197,7 +209,14 @@ pub async fn login(state: web::Data<AppState>, body: ApiJson<LoginBody>) -> Resu
 }
 
 /// Sign out: the token stops working at once.
-#[utoipa::path(tag = "auth", responses((status = 204), (status = 401, body = Problem)), security(("bearer" = [])))]
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 403, description = "`forbidden`: a service key has no session to end", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, session: Session) -> Result<HttpResponse> {
     users::delete_session(&state.pool, session.0.session_id).await?;
@@ -208,11 +227,19 @@ pub async fn logout(state: web::Data<AppState>, session: Session) -> Result<Http
 pub struct Me {
     #[serde(flatten)]
     pub user: User,
+    /// The brands the user is a member of (empty for staff).
     pub memberships: Vec<Membership>,
 }
 
 /// The signed-in user and the brands they belong to.
-#[utoipa::path(tag = "auth", responses((status = 200, body = Me), (status = 401, body = Problem)), security(("bearer" = [])))]
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        (status = 403, description = "`forbidden`: a service key is not a user", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, session: Session) -> Result<HttpResponse> {
     let mut conn = state.pool.acquire().await?;
@@ -227,8 +254,15 @@ pub async fn me(state: web::Data<AppState>, session: Session) -> Result<HttpResp
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordBody {
+    #[schema(format = "password", example = "plum rain over the west lake")]
     pub current_password: String,
-    #[schema(min_length = 12, max_length = 128)]
+    /// 12 to 128 characters; the most common passwords are refused.
+    #[schema(
+        min_length = 12,
+        max_length = 128,
+        format = "password",
+        example = "autumn moon over the calm lake"
+    )]
     pub new_password: String,
 }
 
@@ -237,8 +271,9 @@ pub struct PasswordBody {
     tag = "auth",
     request_body = PasswordBody,
     responses(
-        (status = 204),
-        (status = 422, description = "`wrong_password`, `password_too_short`, `password_too_common`, …", body = Problem),
+        (status = 204, description = "Changed; the user's other sessions have ended"),
+        (status = 403, description = "`forbidden`: a service key has no password", body = Problem),
+        (status = 422, description = "`wrong_password`: the current password is wrong; `password_too_short`, `password_too_long`, `password_too_common`: the new one is refused", body = Problem),
     ),
     security(("bearer" = []))
 )]

@@ -17,7 +17,8 @@ use uuid::Uuid;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyBody {
-    #[schema(min_length = 1, max_length = 100)]
+    /// 1 to 100 characters after trimming, no control characters.
+    #[schema(min_length = 1, max_length = 100, example = "ad-server-shanghai")]
     pub name: String,
 }
 
@@ -25,7 +26,9 @@ pub struct CreateKeyBody {
 pub struct CreatedKey {
     pub id: Uuid,
     pub name: String,
-    /// The secret, shown this once. Send as `Authorization: Bearer <key>`.
+    /// The secret (`mgk_` and 43 more characters), shown this once. Send it as
+    /// `Authorization: Bearer <key>`.
+    #[schema(pattern = "^mgk_[A-Za-z0-9_-]{43}$")]
     pub key: String,
     pub created_at: DateTime<Utc>,
 }
@@ -34,7 +37,11 @@ pub struct CreatedKey {
 #[utoipa::path(
     tag = "api-keys",
     request_body = CreateKeyBody,
-    responses((status = 201, body = CreatedKey), (status = 403, body = Problem), (status = 422, body = Problem)),
+    responses(
+        (status = 201, description = "The key, with its secret", body = CreatedKey),
+        (status = 403, description = "`forbidden`: only admins create keys", body = Problem),
+        (status = 422, description = "`validation_failed` (`invalid_name`)", body = Problem),
+    ),
     security(("bearer" = []))
 )]
 #[post("/api-keys")]
@@ -79,7 +86,10 @@ pub async fn create(
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 200),
         ("cursor" = Option<String>, Query),
     ),
-    responses((status = 200, body = List<ApiKey>), (status = 403, body = Problem)),
+    responses(
+        (status = 200, description = "A page of keys, without secrets", body = List<ApiKey>),
+        (status = 403, description = "`forbidden`: only admins list keys", body = Problem),
+    ),
     security(("bearer" = []))
 )]
 #[get("/api-keys")]
@@ -99,7 +109,11 @@ pub async fn list(
 #[utoipa::path(
     tag = "api-keys",
     params(("id" = Uuid, Path)),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)),
+    responses(
+        (status = 204, description = "Revoked (already revoked: unchanged)"),
+        (status = 403, description = "`forbidden`: only admins revoke keys", body = Problem),
+        (status = 404, description = "`not_found`: no such key", body = Problem),
+    ),
     security(("bearer" = []))
 )]
 #[delete("/api-keys/{id}")]

@@ -77,9 +77,15 @@ fn finish(errs: Vec<FieldError>) -> Result<()> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
+    /// One of your brands.
     pub brand_id: Uuid,
     pub season_id: Uuid,
-    #[schema(min_length = 1, max_length = 200)]
+    /// 1 to 200 characters after trimming, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        example = "Li-Ning 618 running shoes"
+    )]
     pub title: String,
     pub creative: Option<Creative>,
     pub landing: Option<Landing>,
@@ -94,9 +100,9 @@ pub struct CreateBody {
     tag = "applications",
     request_body = CreateBody,
     responses(
-        (status = 201, body = Application, headers(("ETag" = String))),
-        (status = 403, body = Problem),
-        (status = 422, description = "`validation_failed` (fields; `unknown_brand`, `unknown_season`)", body = Problem),
+        (status = 201, description = "The draft", body = Application, headers(("ETag" = String))),
+        (status = 403, description = "`forbidden`: applications are made by brand members, not staff", body = Problem),
+        (status = 422, description = "`validation_failed`: each invalid field (`unknown_brand`, `unknown_season`, `invalid_length`, `invalid_url`, `invalid_count`, `invalid_deep_link`, `invalid_landing_url`, `invalid_window`, `must_be_positive`, `exceeds_total`, `invalid_region`, `invalid_age_range`, `invalid_gender`)", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -180,7 +186,7 @@ pub struct ListQuery {
 #[utoipa::path(
     tag = "applications",
     params(ListQuery),
-    responses((status = 200, body = List<Application>), (status = 422, body = Problem)),
+    responses((status = 200, description = "A page of applications", body = List<Application>), (status = 422, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/applications")]
@@ -207,7 +213,10 @@ pub async fn list(
 #[utoipa::path(
     tag = "applications",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = Application, headers(("ETag" = String))), (status = 404, body = Problem)),
+    responses(
+        (status = 200, description = "The application", body = Application, headers(("ETag" = String))),
+        (status = 404, description = "`not_found`: no such application, or not one of your brands'", body = Problem),
+    ),
     security(("bearer" = []))
 )]
 #[get("/applications/{id}")]
@@ -233,6 +242,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchBody {
+    /// 1 to 200 characters after trimming, no control characters.
     #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     /// A part replaces the stored one whole; `null` clears it.
@@ -320,15 +330,19 @@ pub async fn move_to(
 /// Change a draft (or an application whose changes were requested). `If-Match` required.
 #[utoipa::path(
     tag = "applications",
-    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "the ETag you last read")),
+    params(
+        ("id" = Uuid, Path),
+        ("If-Match" = String, Header, description = "The `ETag` you last read (`\"3\"`, `W/\"3\"` or `3`), or `*` for whatever version is current"),
+    ),
     request_body = PatchBody,
     responses(
-        (status = 200, body = Application, headers(("ETag" = String))),
-        (status = 404, body = Problem),
-        (status = 409, description = "`invalid_transition`", body = Problem),
-        (status = 412, description = "`precondition_failed`", body = Problem),
-        (status = 422, body = Problem),
-        (status = 428, description = "`precondition_required`", body = Problem),
+        (status = 200, description = "The changed application", body = Application, headers(("ETag" = String))),
+        (status = 403, description = "`forbidden`: only brand members edit applications", body = Problem),
+        (status = 404, description = "`not_found`: no such application, or not one of your brands'", body = Problem),
+        (status = 409, description = "`invalid_transition`: only a `draft` or `changes_requested` application can be edited", body = Problem),
+        (status = 412, description = "`precondition_failed`: the application changed since you read it", body = Problem),
+        (status = 422, description = "`validation_failed`: each invalid field (`invalid_length`, `invalid_url`, `invalid_count`, `invalid_deep_link`, `invalid_landing_url`, `invalid_window`, `must_be_positive`, `exceeds_total`, `invalid_region`, `invalid_age_range`, `invalid_gender`)", body = Problem),
+        (status = 428, description = "`precondition_required`: send `If-Match`", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -412,10 +426,11 @@ async fn check_brand(conn: &mut PgConnection, brand_id: Uuid) -> Result<()> {
     tag = "applications",
     params(("id" = Uuid, Path)),
     responses(
-        (status = 200, body = Application),
-        (status = 404, body = Problem),
-        (status = 409, description = "`invalid_transition`", body = Problem),
-        (status = 422, description = "`validation_failed`, `brand_not_eligible`, `season_not_accepting`, `window_outside_season`, `window_too_long`", body = Problem),
+        (status = 200, description = "The application, `submitted`", body = Application, headers(("ETag" = String))),
+        (status = 403, description = "`forbidden`: only brand members submit", body = Problem),
+        (status = 404, description = "`not_found`: no such application, or not one of your brands'", body = Problem),
+        (status = 409, description = "`invalid_transition`: only a `draft` or `changes_requested` application can be submitted", body = Problem),
+        (status = 422, description = "`validation_failed`: a required part is missing (`required`) or invalid; `brand_not_eligible`: the brand is not a verified brand account; `season_not_accepting`: the season's applications window is not open; `window_outside_season`: the requested window is not inside the season's run window; `window_too_long`: the requested window is over 30 days", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -487,7 +502,12 @@ async fn simple(
 
 /// Withdraw (final) from draft, submitted, in_review or changes_requested.
 #[utoipa::path(tag = "applications", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Application), (status = 404, body = Problem), (status = 409, body = Problem)),
+    responses(
+        (status = 200, description = "The application, `withdrawn`", body = Application, headers(("ETag" = String))),
+        (status = 403, description = "`forbidden`: only brand members withdraw", body = Problem),
+        (status = 404, description = "`not_found`: no such application, or not one of your brands'", body = Problem),
+        (status = 409, description = "`invalid_transition`: not from the current status", body = Problem),
+    ),
     security(("bearer" = [])))]
 #[post("/applications/{id}/withdraw")]
 pub async fn withdraw(
@@ -513,7 +533,12 @@ fn four_eyes(row: &Row, caller: &UserCaller) -> Result<()> {
 
 /// Appeal a rejection, once: it goes back to the queue, ahead of other work.
 #[utoipa::path(tag = "applications", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Application), (status = 404, body = Problem), (status = 409, description = "`invalid_transition` (not rejected, or appealed already)", body = Problem)),
+    responses(
+        (status = 200, description = "The application, `submitted` again with `appeal: true`", body = Application, headers(("ETag" = String))),
+        (status = 403, description = "`forbidden`: only brand members appeal", body = Problem),
+        (status = 404, description = "`not_found`: no such application, or not one of your brands'", body = Problem),
+        (status = 409, description = "`invalid_transition`: not `rejected`, or appealed already", body = Problem),
+    ),
     security(("bearer" = [])))]
 #[post("/applications/{id}/appeal")]
 pub async fn appeal(
@@ -543,7 +568,12 @@ pub fn appeal_change(row: &Row) -> Result<Change> {
 
 /// Take a submitted application for review; it is yours until decided or released.
 #[utoipa::path(tag = "review", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Application), (status = 403, description = "`forbidden`, `four_eyes_required`", body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+    responses(
+        (status = 200, description = "The application, `in_review`, claimed by you", body = Application, headers(("ETag" = String))),
+        (status = 403, description = "`forbidden`: only reviewers and admins claim; `four_eyes_required`: an appeal goes to someone other than the reviewer who rejected it", body = Problem),
+        (status = 404, description = "`not_found`: no such application", body = Problem),
+        (status = 409, description = "`invalid_transition`: only a `submitted` application can be claimed", body = Problem),
+    ),
     security(("bearer" = [])))]
 #[post("/applications/{id}/claim")]
 pub async fn claim(
@@ -580,7 +610,12 @@ fn claimer_or_admin(row: &Row, caller: &UserCaller) -> Result<()> {
 
 /// Give a claimed application back to the queue.
 #[utoipa::path(tag = "review", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Application), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+    responses(
+        (status = 200, description = "The application, `submitted` again", body = Application, headers(("ETag" = String))),
+        (status = 403, description = "`forbidden`: only the reviewer who claimed it, or an admin", body = Problem),
+        (status = 404, description = "`not_found`: no such application", body = Problem),
+        (status = 409, description = "`invalid_transition`: only an `in_review` application can be released", body = Problem),
+    ),
     security(("bearer" = [])))]
 #[post("/applications/{id}/release")]
 pub async fn release(
@@ -611,13 +646,17 @@ pub enum DecisionKind {
 #[serde(deny_unknown_fields)]
 pub struct DecisionBody {
     pub decision: DecisionKind,
-    /// Required for reject and request_changes: see GET /v1/reason-codes.
+    /// Required for reject and request_changes, absent for approve: a code from
+    /// GET /v1/reason-codes.
+    #[schema(schema_with = crate::openapi::optional_reason_code)]
     pub reason_code: Option<String>,
-    /// Required for reject and request_changes.
+    /// Required for reject and request_changes (at most 2000 characters after trimming);
+    /// optional for approve.
     #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 
+/// What an approval made, in one transaction.
 #[derive(Serialize, ToSchema)]
 pub struct Approval {
     pub application: Application,
@@ -629,11 +668,12 @@ pub struct Approval {
 /// (or reuse) its whitelist entry for the season, create the campaign.
 #[utoipa::path(tag = "review", params(("id" = Uuid, Path)), request_body = DecisionBody,
     responses(
-        (status = 200, description = "the application; for approve `{application, whitelist_entry, campaign}`", body = Approval),
-        (status = 403, description = "`forbidden`, `four_eyes_required`", body = Problem),
-        (status = 404, body = Problem),
-        (status = 409, description = "`invalid_transition`, `whitelist_suspended`", body = Problem),
-        (status = 422, description = "`validation_failed`, `brand_not_eligible`", body = Problem),
+        (status = 200, description = "For `reject` and `request_changes` the application (with its `ETag`); for `approve` `{application, whitelist_entry, campaign}`", body = crate::openapi::DecisionAnswer,
+            headers(("ETag" = String, description = "The application's `version`, quoted; sent with the application, not with an approval"))),
+        (status = 403, description = "`forbidden`: only the reviewer who claimed it, or an admin; `four_eyes_required`: an appeal is decided by someone other than the reviewer who rejected it", body = Problem),
+        (status = 404, description = "`not_found`: no such application", body = Problem),
+        (status = 409, description = "`invalid_transition`: only an `in_review` application can be decided (two concurrent decisions: one wins); `whitelist_suspended`: the brand's whitelist entry for the season is suspended; `whitelist_conflict`: the whitelist changed meanwhile, retry", body = Problem),
+        (status = 422, description = "`validation_failed` (`reason_code`: `required`, `invalid_reason_code`, `not_allowed`; `note`: `required`, `invalid_length`); `brand_not_eligible`: on approve, the brand is no longer a verified brand account", body = Problem),
     ),
     security(("bearer" = [])))]
 #[post("/applications/{id}/decision")]
@@ -807,8 +847,11 @@ pub async fn approve(
 
 /// The application's audit events, oldest first.
 #[utoipa::path(tag = "applications",
-    params(("id" = Uuid, Path), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = List<AuditEvent>), (status = 404, body = Problem)),
+    params(("id" = Uuid, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 200), ("cursor" = Option<String>, Query)),
+    responses(
+        (status = 200, description = "A page of the application's audit events, oldest first", body = List<AuditEvent>),
+        (status = 404, description = "`not_found`: no such application, or not one of your brands'", body = Problem),
+    ),
     security(("bearer" = [])))]
 #[get("/applications/{id}/events")]
 pub async fn events(
@@ -826,16 +869,20 @@ pub async fn events(
     Ok(HttpResponse::Ok().json(List::from_rows(rows, &page, |e| Cursor::new(e.at, e.id))))
 }
 
+/// A reason for rejecting an application or asking for changes.
 #[derive(Serialize, ToSchema)]
 pub struct ReasonCode {
+    #[schema(schema_with = crate::openapi::reason_code)]
     pub code: &'static str,
+    /// What the reason means.
     pub title: &'static str,
+    /// How the brand can fix it.
     pub remediation: &'static str,
 }
 
 /// What each rejection reason means and how to fix it.
 #[utoipa::path(tag = "review",
-    responses((status = 200, body = List<ReasonCode>)),
+    responses((status = 200, description = "Every reason code, in one page (`next_cursor` is null)", body = List<ReasonCode>)),
     security(("bearer" = [])))]
 #[get("/reason-codes")]
 pub async fn reason_codes(_session: Session) -> HttpResponse {
@@ -863,7 +910,10 @@ pub struct QueueQuery {
 
 /// Submitted applications waiting for a reviewer: appeals first, then oldest first.
 #[utoipa::path(tag = "review", params(QueueQuery),
-    responses((status = 200, body = List<QueueItem>), (status = 403, body = Problem)),
+    responses(
+        (status = 200, description = "A page of the queue: appeals first, then oldest `submitted_at` first", body = List<QueueItem>),
+        (status = 403, description = "`forbidden`: only reviewers and admins see the queue", body = Problem),
+    ),
     security(("bearer" = [])))]
 #[get("/review/queue")]
 pub async fn queue(

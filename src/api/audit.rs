@@ -22,7 +22,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only events about this kind of thing.
-    #[param(value_type = Option<EntityType>)]
+    #[param(inline, value_type = Option<EntityType>)]
     pub entity_type: Option<String>,
     /// Only events about this thing.
     #[param(value_type = Option<Uuid>)]
@@ -108,10 +108,10 @@ fn filter(q: &AuditQuery) -> std::result::Result<AuditFilter, Vec<FieldError>> {
     tag = "audit",
     params(AuditQuery),
     responses(
-        (status = 200, body = List<AuditEvent>),
+        (status = 200, description = "A page of events, newest first", body = List<AuditEvent>),
         (status = 401, body = Problem),
-        (status = 403, body = Problem),
-        (status = 422, description = "`validation_failed`, naming each bad field", body = Problem),
+        (status = 403, description = "`forbidden`: admins only", body = Problem),
+        (status = 422, description = "`validation_failed`, naming each bad parameter (`invalid_entity_type`, `invalid_uuid`, `invalid_datetime`, `invalid_range`, `out_of_range`, `invalid_cursor`)", body = Problem),
     ),
     security(("bearer" = []))
 )]

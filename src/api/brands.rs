@@ -31,11 +31,17 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBrandBody {
-    #[schema(min_length = 1, max_length = 200)]
+    /// 1 to 200 characters after trimming, no control characters.
+    #[schema(min_length = 1, max_length = 200, example = "Li-Ning")]
     pub name: String,
     pub kind: BrandKind,
-    /// https on tmall.com or a subdomain of it.
-    #[schema(format = "uri")]
+    /// An https URL on tmall.com or a subdomain of it, without credentials or port;
+    /// at most 2048 characters.
+    #[schema(
+        format = "uri",
+        max_length = 2048,
+        example = "https://lining.tmall.com/"
+    )]
     pub tmall_store_url: String,
 }
 
@@ -44,8 +50,8 @@ pub struct CreateBrandBody {
     tag = "brands",
     request_body = CreateBrandBody,
     responses(
-        (status = 201, body = Brand),
-        (status = 422, description = "`validation_failed` (e.g. `invalid_store_url`)", body = Problem),
+        (status = 201, description = "The brand, `pending` verification", body = Brand),
+        (status = 422, description = "`validation_failed` (`invalid_name`, `invalid_store_url`)", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -106,7 +112,7 @@ pub struct BrandQuery {
 #[utoipa::path(
     tag = "brands",
     params(BrandQuery),
-    responses((status = 200, body = List<Brand>), (status = 422, body = Problem)),
+    responses((status = 200, description = "A page of brands", body = List<Brand>), (status = 422, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/brands")]
@@ -133,7 +139,10 @@ pub async fn list(
 #[utoipa::path(
     tag = "brands",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = Brand), (status = 404, body = Problem)),
+    responses(
+        (status = 200, description = "The brand", body = Brand),
+        (status = 404, description = "`not_found`: no such brand, or not one of yours", body = Problem),
+    ),
     security(("bearer" = []))
 )]
 #[get("/brands/{id}")]
@@ -187,8 +196,8 @@ async fn authorize_members(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddMemberBody {
-    /// The email of an existing marketer account.
-    #[schema(format = "email")]
+    /// The email of an existing marketer account (compared case-insensitively).
+    #[schema(format = "email", example = "li.na@brand.example")]
     pub email: String,
     pub role: MemberRole,
 }
@@ -199,11 +208,11 @@ pub struct AddMemberBody {
     params(("id" = Uuid, Path)),
     request_body = AddMemberBody,
     responses(
-        (status = 201, body = Member),
-        (status = 403, body = Problem),
-        (status = 404, body = Problem),
-        (status = 409, description = "`already_member`", body = Problem),
-        (status = 422, description = "`user_not_found`, `not_a_marketer`", body = Problem),
+        (status = 201, description = "The new member", body = Member),
+        (status = 403, description = "`forbidden`: only the brand's owners and admins manage members", body = Problem),
+        (status = 404, description = "`not_found`: no such brand, or not one of yours", body = Problem),
+        (status = 409, description = "`already_member`: the user is a member already", body = Problem),
+        (status = 422, description = "`user_not_found`: no account has this email; `not_a_marketer`: only marketers can be members", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -260,9 +269,9 @@ pub async fn add_member(
         ("cursor" = Option<String>, Query),
     ),
     responses(
-        (status = 200, body = List<Member>),
-        (status = 403, body = Problem),
-        (status = 404, body = Problem),
+        (status = 200, description = "A page of the brand's members", body = List<Member>),
+        (status = 403, description = "`forbidden`: only the brand's owners and admins list members", body = Problem),
+        (status = 404, description = "`not_found`: no such brand, or not one of yours", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -288,10 +297,10 @@ pub async fn list_members(
     tag = "brands",
     params(("id" = Uuid, Path), ("user_id" = Uuid, Path)),
     responses(
-        (status = 204),
-        (status = 403, body = Problem),
-        (status = 404, body = Problem),
-        (status = 409, description = "`last_owner`", body = Problem),
+        (status = 204, description = "Removed"),
+        (status = 403, description = "`forbidden`: only the brand's owners and admins manage members", body = Problem),
+        (status = 404, description = "`not_found`: no such brand (or not one of yours), or the user is not a member", body = Problem),
+        (status = 409, description = "`last_owner`: a brand keeps at least one owner", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -332,7 +341,7 @@ pub async fn remove_member(
 #[serde(deny_unknown_fields)]
 pub struct VerificationBody {
     pub decision: VerificationDecision,
-    /// Required (1–1000 characters) when rejecting.
+    /// Required (1–1000 characters after trimming) when rejecting; optional otherwise.
     #[schema(max_length = 1000)]
     pub note: Option<String>,
 }
@@ -343,10 +352,10 @@ pub struct VerificationBody {
     params(("id" = Uuid, Path)),
     request_body = VerificationBody,
     responses(
-        (status = 200, body = Brand),
-        (status = 403, body = Problem),
-        (status = 404, body = Problem),
-        (status = 422, body = Problem),
+        (status = 200, description = "The brand with its new verification", body = Brand),
+        (status = 403, description = "`forbidden`: only reviewers and admins verify brands", body = Problem),
+        (status = 404, description = "`not_found`: no such brand", body = Problem),
+        (status = 422, description = "`validation_failed` (`note`: `required` when rejecting, `too_long`)", body = Problem),
     ),
     security(("bearer" = []))
 )]

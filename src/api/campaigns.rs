@@ -38,7 +38,7 @@ pub struct CampaignQuery {
 #[utoipa::path(
     tag = "campaigns",
     params(CampaignQuery),
-    responses((status = 200, body = List<Campaign>), (status = 422, body = Problem)),
+    responses((status = 200, description = "A page of campaigns", body = List<Campaign>), (status = 422, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/campaigns")]
@@ -64,7 +64,10 @@ pub async fn list(
 #[utoipa::path(
     tag = "campaigns",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = Campaign), (status = 404, body = Problem)),
+    responses(
+        (status = 200, description = "The campaign", body = Campaign),
+        (status = 404, description = "`not_found`: no such campaign, or not one of your brands'", body = Problem),
+    ),
     security(("bearer" = []))
 )]
 #[get("/campaigns/{id}")]
@@ -85,9 +88,9 @@ pub async fn one(
     tag = "campaigns",
     params(("id" = Uuid, Path)),
     responses(
-        (status = 200, body = Campaign),
-        (status = 404, body = Problem),
-        (status = 409, description = "`invalid_transition`", body = Problem),
+        (status = 200, description = "The campaign, paused", body = Campaign),
+        (status = 404, description = "`not_found`: no such campaign, or not one of your brands'", body = Problem),
+        (status = 409, description = "`invalid_transition`: paused already, or ended", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -105,10 +108,10 @@ pub async fn pause(
     tag = "campaigns",
     params(("id" = Uuid, Path)),
     responses(
-        (status = 200, body = Campaign),
-        (status = 403, body = Problem),
-        (status = 404, body = Problem),
-        (status = 409, description = "`invalid_transition`", body = Problem),
+        (status = 200, description = "The campaign, running again", body = Campaign),
+        (status = 403, description = "`forbidden`: a reviewer may pause but not resume", body = Problem),
+        (status = 404, description = "`not_found`: no such campaign, or not one of your brands'", body = Problem),
+        (status = 409, description = "`invalid_transition`: not paused, or ended", body = Problem),
     ),
     security(("bearer" = []))
 )]

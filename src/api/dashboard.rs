@@ -28,11 +28,11 @@ pub struct SummaryQuery {
     tag = "dashboard",
     params(SummaryQuery),
     responses(
-        (status = 200, body = Summary),
+        (status = 200, description = "The figures", body = Summary),
         (status = 401, body = Problem),
-        (status = 403, body = Problem),
-        (status = 404, description = "no season has this id", body = Problem),
-        (status = 422, description = "`invalid_query` (season_id is not a UUID)", body = Problem),
+        (status = 403, description = "`forbidden`: reviewers and admins only", body = Problem),
+        (status = 404, description = "`not_found`: no season has this id", body = Problem),
+        (status = 422, description = "`invalid_query`: `season_id` is not a UUID", body = Problem),
     ),
     security(("bearer" = []))
 )]

@@ -60,11 +60,10 @@ fn parse_at(raw: Option<&str>) -> Result<DateTime<Utc>> {
     tag = "gate",
     params(("id" = Uuid, Path), CheckQuery),
     responses(
-        (status = 200, body = Verdict),
-        (status = 401, body = Problem),
-        (status = 403, body = Problem),
-        (status = 404, body = Problem),
-        (status = 422, body = Problem)
+        (status = 200, description = "The verdict", body = Verdict),
+        (status = 403, description = "`forbidden`: marketers may not ask the gate", body = Problem),
+        (status = 404, description = "`not_found`: no such campaign", body = Problem),
+        (status = 422, description = "`validation_failed` (`at`: `invalid_datetime`)", body = Problem)
     ),
     security(("bearer" = []))
 )]
@@ -87,6 +86,7 @@ pub async fn check(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchCheck {
+    /// An unknown campaign is answered with reason `not_found`, not an error.
     pub campaign_id: Uuid,
     /// Now when absent.
     pub at: Option<DateTime<Utc>>,
@@ -95,6 +95,7 @@ pub struct BatchCheck {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchBody {
+    /// 1 to 1000 checks.
     #[schema(min_items = 1, max_items = 1000)]
     pub checks: Vec<BatchCheck>,
 }
@@ -110,10 +111,9 @@ pub struct BatchAnswer {
     tag = "gate",
     request_body = BatchBody,
     responses(
-        (status = 200, body = BatchAnswer),
-        (status = 401, body = Problem),
-        (status = 403, body = Problem),
-        (status = 422, body = Problem)
+        (status = 200, description = "One verdict per check, in order", body = BatchAnswer),
+        (status = 403, description = "`forbidden`: marketers may not ask the gate", body = Problem),
+        (status = 422, description = "`validation_failed` (`checks`: `invalid_length` outside 1 to 1000)", body = Problem)
     ),
     security(("bearer" = []))
 )]

@@ -6,14 +6,23 @@ use actix_web::{HttpResponse, get, web};
 use std::time::Duration;
 
 /// The process is alive.
-#[utoipa::path(tag = "platform", responses((status = 200, description = "alive")))]
+#[utoipa::path(
+    tag = "platform",
+    responses((status = 200, description = "Alive: `{\"status\": \"ok\"}`", body = crate::openapi::Probe))
+)]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
 /// The database answers.
-#[utoipa::path(tag = "platform", responses((status = 200, description = "ready"), (status = 503, body = Problem)))]
+#[utoipa::path(
+    tag = "platform",
+    responses(
+        (status = 200, description = "The database answers: `{\"status\": \"ready\"}`", body = crate::openapi::Probe),
+        (status = 503, description = "`unavailable`: the database does not answer within 2 seconds", body = Problem),
+    )
+)]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
     let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
@@ -28,7 +37,10 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
 }
 
 /// Prometheus text exposition.
-#[utoipa::path(tag = "platform", responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
+#[utoipa::path(
+    tag = "platform",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain"))
+)]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()

@@ -35,15 +35,31 @@ fn with_etag(mut res: actix_web::HttpResponseBuilder, s: &Season) -> HttpRespons
 #[serde(deny_unknown_fields)]
 pub struct CreateSeasonBody {
     /// `[a-z0-9-]{2,40}`, unique, e.g. `618-2027`.
+    #[schema(
+        min_length = 2,
+        max_length = 40,
+        pattern = "^[a-z0-9-]{2,40}$",
+        example = "618-2027"
+    )]
     pub code: String,
-    #[schema(min_length = 1, max_length = 200)]
+    /// 1 to 200 characters after trimming, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        example = "618 Shopping Festival 2027"
+    )]
     pub name: String,
-    /// IANA name; default `Asia/Shanghai`.
+    /// An IANA time zone name; default `Asia/Shanghai`.
+    #[schema(example = "Asia/Shanghai")]
     pub timezone: Option<String>,
+    /// Before `applications_close_at`.
     pub applications_open_at: DateTime<Utc>,
+    /// After `applications_open_at`, no later than `ends_at`.
     pub applications_close_at: DateTime<Utc>,
+    /// Before `ends_at`.
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
+    /// Inside `[starts_at, ends_at]`, in order of their start, not overlapping.
     #[serde(default)]
     pub phases: Vec<Phase>,
 }
@@ -53,10 +69,10 @@ pub struct CreateSeasonBody {
     tag = "seasons",
     request_body = CreateSeasonBody,
     responses(
-        (status = 201, body = Season, headers(("ETag" = String))),
-        (status = 403, body = Problem),
-        (status = 409, description = "`season_code_taken`", body = Problem),
-        (status = 422, body = Problem),
+        (status = 201, description = "The season", body = Season, headers(("ETag" = String))),
+        (status = 403, description = "`forbidden`: only admins create seasons", body = Problem),
+        (status = 409, description = "`season_code_taken`: another season has this code", body = Problem),
+        (status = 422, description = "`validation_failed` (`invalid_code`, `invalid_name`, `invalid_timezone`, `out_of_order`, `after_season_end`, `outside_season`, `overlaps`)", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -109,7 +125,7 @@ pub struct SeasonQuery {
 #[utoipa::path(
     tag = "seasons",
     params(SeasonQuery),
-    responses((status = 200, body = List<Season>), (status = 422, body = Problem)),
+    responses((status = 200, description = "A page of seasons", body = List<Season>), (status = 422, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/seasons")]
@@ -129,10 +145,10 @@ pub async fn list(
 /// One season, by id or by code.
 #[utoipa::path(
     tag = "seasons",
-    params(("id" = String, Path, description = "The season's id or its code")),
+    params(("id" = String, Path, description = "The season's id (a UUID) or its code (e.g. `618-2027`)")),
     responses(
-        (status = 200, body = Season, headers(("ETag" = String))),
-        (status = 404, body = Problem),
+        (status = 200, description = "The season", body = Season, headers(("ETag" = String))),
+        (status = 404, description = "`not_found`: no season has this id or code", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -155,13 +171,19 @@ pub async fn get_one(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSeasonBody {
+    /// `[a-z0-9-]{2,40}`, unique.
+    #[schema(min_length = 2, max_length = 40, pattern = "^[a-z0-9-]{2,40}$")]
     pub code: Option<String>,
+    /// 1 to 200 characters after trimming, no control characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
+    /// An IANA time zone name.
     pub timezone: Option<String>,
     pub applications_open_at: Option<DateTime<Utc>>,
     pub applications_close_at: Option<DateTime<Utc>>,
     pub starts_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
+    /// Replaces the phases whole.
     pub phases: Option<Vec<Phase>>,
 }
 
@@ -214,16 +236,19 @@ fn if_match(req: &HttpRequest) -> Result<Vec<i32>> {
 /// Change a season. Send `If-Match` with the ETag you read.
 #[utoipa::path(
     tag = "seasons",
-    params(("id" = Uuid, Path), ("If-Match" = String, Header)),
+    params(
+        ("id" = Uuid, Path),
+        ("If-Match" = String, Header, description = "The `ETag` you last read (`\"3\"`, `W/\"3\"` or `3`; a list matches when any of its tags does)"),
+    ),
     request_body = UpdateSeasonBody,
     responses(
-        (status = 200, body = Season, headers(("ETag" = String))),
-        (status = 403, body = Problem),
-        (status = 404, body = Problem),
-        (status = 409, description = "`season_in_use`, `season_code_taken`", body = Problem),
-        (status = 412, description = "`precondition_failed`", body = Problem),
-        (status = 422, body = Problem),
-        (status = 428, description = "`precondition_required`", body = Problem),
+        (status = 200, description = "The changed season", body = Season, headers(("ETag" = String))),
+        (status = 403, description = "`forbidden`: only admins change seasons", body = Problem),
+        (status = 404, description = "`not_found`: no such season", body = Problem),
+        (status = 409, description = "`season_in_use`: a campaign or whitelist entry of the season would lie outside its run window; `season_code_taken`: another season has this code", body = Problem),
+        (status = 412, description = "`precondition_failed`: the season changed since you read it", body = Problem),
+        (status = 422, description = "`validation_failed`: the season as changed breaks a rule (the codes of POST /v1/seasons)", body = Problem),
+        (status = 428, description = "`precondition_required`: send `If-Match`", body = Problem),
     ),
     security(("bearer" = []))
 )]

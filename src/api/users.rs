@@ -17,11 +17,23 @@ use uuid::Uuid;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserBody {
-    #[schema(format = "email")]
+    /// Unique, compared case-insensitively; at most 254 characters.
+    #[schema(
+        format = "email",
+        max_length = 254,
+        example = "wang.fang@platform.example"
+    )]
     pub email: String,
-    #[schema(min_length = 12, max_length = 128)]
+    /// 12 to 128 characters; the most common passwords are refused.
+    #[schema(
+        min_length = 12,
+        max_length = 128,
+        format = "password",
+        example = "plum rain over the west lake"
+    )]
     pub password: String,
-    #[schema(min_length = 1, max_length = 100)]
+    /// 1 to 100 characters after trimming, no control characters.
+    #[schema(min_length = 1, max_length = 100, example = "Wang Fang")]
     pub display_name: String,
     pub role: Role,
 }
@@ -31,10 +43,10 @@ pub struct CreateUserBody {
     tag = "users",
     request_body = CreateUserBody,
     responses(
-        (status = 201, body = User),
-        (status = 403, body = Problem),
-        (status = 409, description = "`email_taken`", body = Problem),
-        (status = 422, body = Problem),
+        (status = 201, description = "The new account", body = User),
+        (status = 403, description = "`forbidden`: only admins create users", body = Problem),
+        (status = 409, description = "`email_taken`: an account with this email exists", body = Problem),
+        (status = 422, description = "`validation_failed` (`invalid_email`, `invalid_display_name`, …); a lone password problem has its own code: `password_too_short`, `password_too_long`, `password_too_common`", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -76,7 +88,10 @@ pub struct UserQuery {
 #[utoipa::path(
     tag = "users",
     params(UserQuery),
-    responses((status = 200, body = List<User>), (status = 403, body = Problem)),
+    responses(
+        (status = 200, description = "A page of users", body = List<User>),
+        (status = 403, description = "`forbidden`: only admins list users", body = Problem),
+    ),
     security(("bearer" = []))
 )]
 #[get("/users")]
@@ -104,9 +119,10 @@ pub async fn list(
     tag = "users",
     params(("id" = Uuid, Path)),
     responses(
-        (status = 200, body = User),
-        (status = 404, body = Problem),
-        (status = 409, description = "`cannot_disable_self`", body = Problem),
+        (status = 200, description = "The user, disabled (already disabled: unchanged)", body = User),
+        (status = 403, description = "`forbidden`: only admins disable users", body = Problem),
+        (status = 404, description = "`not_found`: no such user", body = Problem),
+        (status = 409, description = "`cannot_disable_self`: an admin cannot disable their own account", body = Problem),
     ),
     security(("bearer" = []))
 )]

@@ -45,7 +45,7 @@ pub struct WhitelistQuery {
     tag = "whitelist",
     params(WhitelistQuery),
     responses(
-        (status = 200, content(
+        (status = 200, description = "A page of entries; with `Accept: text/csv`, every matching entry (not paged) as RFC 4180 CSV with a header row: id, brand_id, brand_name, season_id, season_code, status, valid_from, valid_until, source_application_id, granted_by, granted_at, status_reason", content(
             (List<WhitelistEntry> = "application/json"),
             (String = "text/csv"),
         )),
@@ -81,7 +81,10 @@ pub async fn list(
 #[utoipa::path(
     tag = "whitelist",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = WhitelistEntry), (status = 404, body = Problem)),
+    responses(
+        (status = 200, description = "The entry", body = WhitelistEntry),
+        (status = 404, description = "`not_found`: no such entry, or not one of your brands'", body = Problem),
+    ),
     security(("bearer" = []))
 )]
 #[get("/whitelist/{id}")]
@@ -100,7 +103,12 @@ pub async fn one(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
-    #[schema(min_length = 1, max_length = 1000)]
+    /// Why: 1 to 1000 characters after trimming.
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        example = "Counterfeit goods reported by Tmall."
+    )]
     pub reason: String,
 }
 
@@ -110,11 +118,11 @@ pub struct ReasonBody {
     params(("id" = Uuid, Path)),
     request_body = ReasonBody,
     responses(
-        (status = 200, body = WhitelistEntry),
-        (status = 403, body = Problem),
-        (status = 404, body = Problem),
-        (status = 409, description = "`invalid_transition`", body = Problem),
-        (status = 422, body = Problem),
+        (status = 200, description = "The entry, `suspended`", body = WhitelistEntry),
+        (status = 403, description = "`forbidden`: only reviewers and admins change the whitelist", body = Problem),
+        (status = 404, description = "`not_found`: no such entry, or not one of your brands'", body = Problem),
+        (status = 409, description = "`invalid_transition`: only an `active` entry can be suspended", body = Problem),
+        (status = 422, description = "`validation_failed` (`invalid_reason`)", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -141,11 +149,11 @@ pub async fn suspend(
     params(("id" = Uuid, Path)),
     request_body = ReasonBody,
     responses(
-        (status = 200, body = WhitelistEntry),
-        (status = 403, body = Problem),
-        (status = 404, body = Problem),
-        (status = 409, description = "`invalid_transition`, `whitelist_conflict`", body = Problem),
-        (status = 422, body = Problem),
+        (status = 200, description = "The entry, `active` again", body = WhitelistEntry),
+        (status = 403, description = "`forbidden`: only reviewers and admins change the whitelist", body = Problem),
+        (status = 404, description = "`not_found`: no such entry, or not one of your brands'", body = Problem),
+        (status = 409, description = "`invalid_transition`: only a `suspended` entry can be reinstated; `whitelist_conflict`: the brand has another open entry for the season", body = Problem),
+        (status = 422, description = "`validation_failed` (`invalid_reason`)", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -172,11 +180,11 @@ pub async fn reinstate(
     params(("id" = Uuid, Path)),
     request_body = ReasonBody,
     responses(
-        (status = 200, body = WhitelistEntry),
-        (status = 403, body = Problem),
-        (status = 404, body = Problem),
-        (status = 409, description = "`invalid_transition`", body = Problem),
-        (status = 422, body = Problem),
+        (status = 200, description = "The entry, `revoked` (final)", body = WhitelistEntry),
+        (status = 403, description = "`forbidden`: only reviewers and admins change the whitelist", body = Problem),
+        (status = 404, description = "`not_found`: no such entry, or not one of your brands'", body = Problem),
+        (status = 409, description = "`invalid_transition`: the entry is revoked already", body = Problem),
+        (status = 422, description = "`validation_failed` (`invalid_reason`)", body = Problem),
     ),
     security(("bearer" = []))
 )]

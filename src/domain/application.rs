@@ -180,10 +180,15 @@ pub struct Creative {
     /// e.g. "Tmall flagship store".
     #[schema(min_length = 1, max_length = 30)]
     pub card_label: String,
-    #[schema(format = "uri")]
+    /// An https URL, at most 2048 characters.
+    #[schema(
+        format = "uri",
+        max_length = 2048,
+        example = "https://img.alicdn.com/logo.png"
+    )]
     pub logo_url: String,
     /// 1 to 9 https image URLs.
-    #[schema(min_items = 1, max_items = 9)]
+    #[schema(schema_with = crate::openapi::image_urls)]
     pub image_urls: Vec<String>,
 }
 
@@ -215,9 +220,22 @@ impl Creative {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Landing {
-    /// A `tmall://` deep link into the brand's store in the Tmall app.
+    /// A `tmall://` deep link into the brand's store in the Tmall app: at most 2047
+    /// characters after `tmall://`, no whitespace or control characters.
+    #[schema(
+        format = "uri",
+        pattern = "^tmall://\\S+$",
+        max_length = 2055,
+        example = "tmall://page.tm/shop?shopId=123"
+    )]
     pub app_url: String,
-    /// The fallback without the app: https on tmall.com, taobao.com or a subdomain.
+    /// The fallback without the app: https on tmall.com, taobao.com or a subdomain of
+    /// them, at most 2048 characters.
+    #[schema(
+        format = "uri",
+        max_length = 2048,
+        example = "https://lining.tmall.com/"
+    )]
     pub web_url: String,
 }
 
@@ -250,7 +268,10 @@ impl Landing {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
+    /// Before `ends_at`.
     pub starts_at: DateTime<Utc>,
+    /// At most 30 days after `starts_at` (checked at submit), inside the season's run
+    /// window.
     pub ends_at: DateTime<Utc>,
 }
 
@@ -347,17 +368,22 @@ fn default_age_max() -> i32 {
 pub struct Targeting {
     /// ISO 3166-2:CN codes such as "CN-SH"; empty means all.
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::regions)]
     pub regions: Vec<String>,
+    /// 18 to 65, at most `age_max`.
     #[serde(default = "default_age_min")]
-    #[schema(minimum = 18, maximum = 65)]
+    #[schema(minimum = 18, maximum = 65, default = 18)]
     pub age_min: i32,
+    /// 18 to 65, at least `age_min`.
     #[serde(default = "default_age_max")]
-    #[schema(minimum = 18, maximum = 65)]
+    #[schema(minimum = 18, maximum = 65, default = 65)]
     pub age_max: i32,
     /// Subset of ["female", "male"]; empty means all.
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::genders)]
     pub genders: Vec<String>,
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::interests)]
     pub interests: Vec<String>,
 }
 

@@ -13,9 +13,12 @@ use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Decision {
-    /// approve | reject | request_changes
+    #[schema(value_type = crate::api::applications::DecisionKind)]
     pub decision: String,
+    #[schema(schema_with = crate::openapi::reason_code_or_null)]
     pub reason_code: Option<String>,
+    /// The reviewer's explanation to the brand.
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
     pub decided_by: Uuid,
     pub decided_at: DateTime<Utc>,
@@ -26,6 +29,7 @@ pub struct Application {
     pub id: Uuid,
     pub brand_id: Uuid,
     pub season_id: Uuid,
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     pub creative: Option<Creative>,
     pub landing: Option<Landing>,
@@ -34,6 +38,7 @@ pub struct Application {
     pub targeting: Option<Targeting>,
     pub status: Status,
     /// Increases on every change; sent as the ETag.
+    #[schema(minimum = 1)]
     pub version: i32,
     /// True while (and after) the application is an appeal of a rejection.
     pub appeal: bool,
@@ -318,6 +323,7 @@ pub struct QueueItem {
     #[serde(flatten)]
     pub application: Application,
     /// Seconds since the latest submit.
+    #[schema(minimum = 0)]
     pub waiting_seconds: i64,
 }
 

@@ -90,8 +90,12 @@ pub async fn record(conn: &mut PgConnection, actor: Actor, e: Event<'_>) -> sqlx
 pub struct AuditEvent {
     pub id: Uuid,
     pub at: DateTime<Utc>,
+    /// Null for changes made by the system itself.
     pub actor_id: Option<Uuid>,
+    /// `marketer`, `reviewer`, `admin`, or `system`.
+    #[schema(example = "reviewer")]
     pub actor_role: String,
+    #[schema(value_type = EntityType)]
     pub entity_type: String,
     pub entity_id: Uuid,
     pub action: String,

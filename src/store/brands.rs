@@ -15,9 +15,17 @@ pub struct Brand {
     pub name: String,
     #[schema(value_type = BrandKind)]
     pub kind: String,
+    /// An https URL on tmall.com or a subdomain of it.
+    #[schema(
+        format = "uri",
+        max_length = 2048,
+        example = "https://lining.tmall.com/"
+    )]
     pub tmall_store_url: String,
     #[schema(value_type = Verification)]
     pub verification: String,
+    /// Why the brand was rejected (or a note on its verification).
+    #[schema(max_length = 1000)]
     pub verification_note: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -159,6 +167,7 @@ pub async fn set_verification(
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Member {
     pub user_id: Uuid,
+    #[schema(format = "email", max_length = 254)]
     pub email: String,
     pub display_name: String,
     #[schema(value_type = MemberRole)]

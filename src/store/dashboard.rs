@@ -10,20 +10,30 @@ use uuid::Uuid;
 /// Applications by current status; every status is present, 0 where none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, ToSchema)]
 pub struct ApplicationCounts {
+    #[schema(minimum = 0)]
     pub draft: i64,
+    #[schema(minimum = 0)]
     pub submitted: i64,
+    #[schema(minimum = 0)]
     pub in_review: i64,
+    #[schema(minimum = 0)]
     pub changes_requested: i64,
+    #[schema(minimum = 0)]
     pub approved: i64,
+    #[schema(minimum = 0)]
     pub rejected: i64,
+    #[schema(minimum = 0)]
     pub withdrawn: i64,
 }
 
 /// Whitelist entries by status; every status is present, 0 where none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, ToSchema)]
 pub struct WhitelistCounts {
+    #[schema(minimum = 0)]
     pub active: i64,
+    #[schema(minimum = 0)]
     pub suspended: i64,
+    #[schema(minimum = 0)]
     pub revoked: i64,
 }
 
@@ -31,10 +41,15 @@ pub struct WhitelistCounts {
 /// (so these agree with that list filtered by `state`); every state is present.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, ToSchema)]
 pub struct CampaignCounts {
+    #[schema(minimum = 0)]
     pub scheduled: i64,
+    #[schema(minimum = 0)]
     pub live: i64,
+    #[schema(minimum = 0)]
     pub paused: i64,
+    #[schema(minimum = 0)]
     pub halted: i64,
+    #[schema(minimum = 0)]
     pub ended: i64,
 }
 
@@ -48,17 +63,22 @@ pub struct CampaignCounts {
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, ToSchema)]
 pub struct ReviewFigures {
     /// Applications waiting for a decision: `submitted` plus `in_review`.
+    #[schema(minimum = 0)]
     pub pending: i64,
     /// Whole seconds (rounded down) since the earliest `submitted_at` among pending
     /// applications; null when none is pending.
+    #[schema(minimum = 0)]
     pub oldest_pending_seconds: Option<i64>,
     /// Median decision time in seconds (continuous percentile, so it may have a
     /// fraction); null when nothing has been decided.
+    #[schema(minimum = 0)]
     pub median_decision_seconds: Option<f64>,
     /// 90th percentile of decision times in seconds (continuous, may have a fraction);
     /// null when nothing has been decided.
+    #[schema(minimum = 0)]
     pub p90_decision_seconds: Option<f64>,
     /// approved / (approved + rejected), from 0 to 1; null when there is neither.
+    #[schema(minimum = 0, maximum = 1)]
     pub approval_rate: Option<f64>,
 }
 

@@ -13,8 +13,18 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Season {
     pub id: Uuid,
+    /// Unique, `[a-z0-9-]{2,40}`.
+    #[schema(
+        min_length = 2,
+        max_length = 40,
+        pattern = "^[a-z0-9-]{2,40}$",
+        example = "618-2027"
+    )]
     pub code: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    /// An IANA time zone name.
+    #[schema(example = "Asia/Shanghai")]
     pub timezone: String,
     pub applications_open_at: DateTime<Utc>,
     pub applications_close_at: DateTime<Utc>,
@@ -24,6 +34,7 @@ pub struct Season {
     /// Derived from the clock when read.
     pub state: SeasonState,
     /// Increases on every change; sent as the ETag.
+    #[schema(minimum = 1)]
     pub version: i32,
     #[serde(skip)]
     pub created_at: DateTime<Utc>,

@@ -9,7 +9,9 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct User {
     pub id: Uuid,
+    #[schema(format = "email", max_length = 254, example = "li.na@brand.example")]
     pub email: String,
+    #[schema(min_length = 1, max_length = 100, example = "Li Na")]
     pub display_name: String,
     #[schema(value_type = Role)]
     pub role: String,
@@ -239,7 +241,8 @@ pub async fn clear_failures(pool: &PgPool, user_id: Uuid) -> sqlx::Result<()> {
 pub struct Membership {
     pub brand_id: Uuid,
     pub brand_name: String,
-    /// `owner` or `member`.
+    /// The user's role in the brand.
+    #[schema(value_type = crate::domain::brand::MemberRole)]
     pub role: String,
 }
 

@@ -9,6 +9,7 @@ mod dashboard;
 mod demo;
 mod gate;
 mod helpers;
+mod openapi;
 mod platform;
 mod seasons;
 mod whitelist;

@@ -1,0 +1,631 @@
+//! The OpenAPI 3.1 document served at `/openapi.json`.
+//!
+//! Each handler describes itself (`#[utoipa::path]`: its body, its answers and the
+//! errors of its own rules). What SPEC §6 makes true of every endpoint — problem+json
+//! errors, 401 without a token, 503 without the database, 400/413/415/422 on a JSON
+//! body, 404 on a path id, `Idempotency-Key` on every POST, `If-Match` on every PATCH,
+//! the bounds of `limit` — is added here by [`Conventions`], by rule, so an endpoint
+//! added later gets it without anyone remembering. The rules only add what is missing
+//! and fix content types; a handler's own declaration and its description are kept.
+
+use crate::api::page::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::error::{FieldError, Problem};
+use actix_web::http::StatusCode;
+use serde::Serialize;
+use utoipa::openapi::header::Header;
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn, PathItem};
+use utoipa::openapi::request_body::RequestBody;
+use utoipa::openapi::response::Response;
+use utoipa::openapi::schema::{ArrayItems, KnownFormat, SchemaFormat};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ArrayBuilder, Content, ObjectBuilder, OneOfBuilder, Ref, RefOr, Required, Schema, Type,
+};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "moments-gate",
+        description = "Which brands may run WeChat Moments ads that lead into their Tmall stores: \
+the application and review flow, the per-season whitelist, campaigns, and the serving gate.\n\n\
+Every error is `application/problem+json` (RFC 9457) with a stable machine-readable `code`; a \
+422 lists each invalid field in `errors`. Lists answer `{items, next_cursor}` and take `limit` \
+(1 to 200, default 50) and an opaque `cursor`. Every POST accepts an `Idempotency-Key`. \
+Resources with a `version` send it as `ETag`; PATCH needs `If-Match`."
+    ),
+    tags(
+        (name = "auth", description = "Sign-up, sign-in, sign-out and the caller's own account."),
+        (name = "users", description = "Accounts, managed by admins."),
+        (name = "api-keys", description = "Service keys for the ad-serving side, managed by admins."),
+        (name = "brands", description = "Brands, their members and their verification."),
+        (name = "seasons", description = "Promotional seasons (618, Double 11, …)."),
+        (name = "applications", description = "Applications to run in a season, and their lifecycle."),
+        (name = "review", description = "The review queue and the reviewers' steps."),
+        (name = "whitelist", description = "Which brand may run in which season."),
+        (name = "campaigns", description = "What an approved application became."),
+        (name = "gate", description = "May this campaign serve now? For the ad-serving side."),
+        (name = "dashboard", description = "Figures for staff."),
+        (name = "audit", description = "The audit trail, for admins."),
+        (name = "platform", description = "Probes, metrics and this document."),
+    ),
+    components(schemas(Problem, FieldError)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+pub struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A session token (`mgs_…`) from POST /v1/auth/login, or a service key \
+                         (`mgk_…`), which only the gate (`/v1/gate/…`) accepts.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document for `openapi`, the handlers' own description collected by
+/// utoipa-actix-web: [`Conventions`] applied.
+pub fn finish(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    Conventions.modify(&mut openapi);
+    openapi
+}
+
+/// An error answer that a convention adds: its status, its `code`, and when it comes.
+struct Known {
+    status: u16,
+    code: &'static str,
+    when: &'static str,
+}
+
+const INTERNAL: Known = Known {
+    status: 500,
+    code: "internal",
+    when: "an unexpected fault; it is logged, its details are never sent",
+};
+const UNAVAILABLE: Known = Known {
+    status: 503,
+    code: "unavailable",
+    when: "the database cannot be reached; retry after `Retry-After` seconds",
+};
+const UNAUTHORIZED: Known = Known {
+    status: 401,
+    code: "unauthorized",
+    when: "no bearer token, or one that is unknown, expired or revoked",
+};
+const FORBIDDEN: Known = Known {
+    status: 403,
+    code: "forbidden",
+    when: "the caller's role may not do this, or a service key was used outside `/v1/gate`",
+};
+const MALFORMED_BODY: Known = Known {
+    status: 400,
+    code: "malformed_body",
+    when: "the body is not valid JSON, or could not be read",
+};
+const TOO_LARGE: Known = Known {
+    status: 413,
+    code: "payload_too_large",
+    when: "the body is larger than 1 MiB",
+};
+const UNSUPPORTED_MEDIA_TYPE: Known = Known {
+    status: 415,
+    code: "unsupported_media_type",
+    when: "the body is sent with a `Content-Type` other than JSON",
+};
+const VALIDATION_FAILED: Known = Known {
+    status: 422,
+    code: "validation_failed",
+    when: "a body field or query parameter is missing, unknown, of the wrong type or out of \
+           bounds; `errors` names each one with a code of its own",
+};
+const INVALID_QUERY: Known = Known {
+    status: 422,
+    code: "invalid_query",
+    when: "the query string cannot be read (a parameter of the wrong type, or repeated)",
+};
+const NOT_FOUND: Known = Known {
+    status: 404,
+    code: "not_found",
+    when: "no such resource, or one the caller may not see (also for an id that is not a UUID)",
+};
+const INVALID_IDEMPOTENCY_KEY: Known = Known {
+    status: 422,
+    code: "invalid_idempotency_key",
+    when: "`Idempotency-Key` is not 1 to 255 visible ASCII characters",
+};
+const IDEMPOTENCY_KEY_REUSED: Known = Known {
+    status: 422,
+    code: "idempotency_key_reused",
+    when: "this `Idempotency-Key` came with another request within 24 hours",
+};
+const IDEMPOTENCY_IN_PROGRESS: Known = Known {
+    status: 409,
+    code: "idempotency_in_progress",
+    when: "a request with this `Idempotency-Key` is still running; retry after `Retry-After`",
+};
+const PRECONDITION_REQUIRED: Known = Known {
+    status: 428,
+    code: "precondition_required",
+    when: "no `If-Match` header",
+};
+const PRECONDITION_FAILED: Known = Known {
+    status: 412,
+    code: "precondition_failed",
+    when: "`If-Match` does not name the current version: read the resource again",
+};
+
+/// Query parameters read by the list extractor (`crate::api::page`).
+const PAGE_PARAMS: [&str; 2] = ["limit", "cursor"];
+
+/// Normalises the whole document by the rules of SPEC §6 (see the module's comment):
+///
+/// - every 4xx/5xx answer is `application/problem+json` with the `Problem` schema, and
+///   every operation may answer 500 `internal`;
+/// - an operation with bearer security answers 401 `unauthorized` and 403 `forbidden`;
+/// - every `/v1` operation answers 503 `unavailable` (with `Retry-After`);
+/// - a JSON request body brings 400 `malformed_body`, 413, 415 and 422 `validation_failed`;
+/// - query parameters bring 422 (`validation_failed` for `limit`/`cursor`, `invalid_query`
+///   for the others); `limit` is bounded 1 to 200 with default 50;
+/// - a path parameter brings 404 `not_found`;
+/// - every POST takes an optional `Idempotency-Key` header (1 to 255 characters) and may
+///   answer 409 `idempotency_in_progress`, 413 and 422 `invalid_idempotency_key` /
+///   `idempotency_key_reused`;
+/// - every PATCH requires `If-Match` and may answer 428 and 412;
+/// - each added answer's description names the `code`s it carries; where the handler
+///   declared that status already, the codes it does not mention are appended;
+/// - every answer has a description, 429 and 503 document `Retry-After`, `ETag` headers
+///   say what they hold;
+/// - operation ids are prefixed with their tag (`applications_get_one`), so they are
+///   unique, and a page (`List_X`) refers to the schema `X` instead of a copy of it.
+pub struct Conventions;
+
+impl Modify for Conventions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for (method, op) in operations_mut(item) {
+                normalise(path, method, op);
+            }
+        }
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, schema) in [
+            ("Problem", Problem::schema()),
+            ("FieldError", FieldError::schema()),
+        ] {
+            components.schemas.entry(name.to_owned()).or_insert(schema);
+        }
+        link_list_items(&mut components.schemas);
+    }
+}
+
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &mut Operation)> {
+    [
+        ("get", &mut item.get),
+        ("put", &mut item.put),
+        ("post", &mut item.post),
+        ("delete", &mut item.delete),
+        ("patch", &mut item.patch),
+    ]
+    .into_iter()
+    .filter_map(|(method, op)| op.as_mut().map(|op| (method, op)))
+}
+
+fn params(op: &Operation) -> impl Iterator<Item = &Parameter> {
+    op.parameters.iter().flatten().filter_map(|p| match p {
+        RefOr::T(p) => Some(p),
+        RefOr::Ref(_) => None,
+    })
+}
+
+fn has_param(op: &Operation, name: &str, place: ParameterIn) -> bool {
+    params(op).any(|p| p.parameter_in == place && p.name.eq_ignore_ascii_case(name))
+}
+
+fn has_json_body(op: &Operation) -> bool {
+    matches!(&op.request_body, Some(RefOr::T(RequestBody { content, .. }))
+        if content.keys().any(|ct| ct == "application/json" || ct.ends_with("+json")))
+}
+
+fn normalise(path: &str, method: &str, op: &mut Operation) {
+    let secured = op
+        .security
+        .iter()
+        .flatten()
+        .any(|r| r != &SecurityRequirement::default());
+    let query: Vec<String> = params(op)
+        .filter(|p| p.parameter_in == ParameterIn::Query)
+        .map(|p| p.name.clone())
+        .collect();
+    let has_path_param = params(op).any(|p| p.parameter_in == ParameterIn::Path);
+
+    let mut known = vec![&INTERNAL];
+    if path.starts_with("/v1/") {
+        known.push(&UNAVAILABLE);
+    }
+    if secured {
+        known.extend([&UNAUTHORIZED, &FORBIDDEN]);
+    }
+    if has_json_body(op) {
+        known.extend([
+            &MALFORMED_BODY,
+            &TOO_LARGE,
+            &UNSUPPORTED_MEDIA_TYPE,
+            &VALIDATION_FAILED,
+        ]);
+    }
+    if query.iter().any(|q| PAGE_PARAMS.contains(&q.as_str())) {
+        known.push(&VALIDATION_FAILED);
+    }
+    if query.iter().any(|q| !PAGE_PARAMS.contains(&q.as_str())) {
+        known.push(&INVALID_QUERY);
+    }
+    if has_path_param {
+        known.push(&NOT_FOUND);
+    }
+    if method == "post" {
+        known.extend([
+            &INVALID_IDEMPOTENCY_KEY,
+            &IDEMPOTENCY_KEY_REUSED,
+            &IDEMPOTENCY_IN_PROGRESS,
+            &TOO_LARGE,
+        ]);
+        if !has_param(op, "Idempotency-Key", ParameterIn::Header) {
+            op.parameters
+                .get_or_insert_with(Vec::new)
+                .push(RefOr::T(idempotency_key()));
+        }
+    }
+    if method == "patch" {
+        known.extend([&PRECONDITION_REQUIRED, &PRECONDITION_FAILED]);
+        if !has_param(op, "If-Match", ParameterIn::Header) {
+            op.parameters
+                .get_or_insert_with(Vec::new)
+                .push(RefOr::T(if_match()));
+        }
+    }
+
+    for k in known {
+        let response = op
+            .responses
+            .responses
+            .entry(k.status.to_string())
+            .or_insert_with(|| RefOr::T(Response::default()));
+        if let RefOr::T(r) = response {
+            mention(&mut r.description, k);
+        }
+    }
+    for (status, response) in op.responses.responses.iter_mut() {
+        if let RefOr::T(r) = response {
+            finish_response(status, method, r);
+        }
+    }
+    for p in op.parameters.iter_mut().flatten() {
+        if let RefOr::T(p) = p {
+            finish_param(p);
+        }
+    }
+    if let (Some(id), Some(tag)) = (&op.operation_id, op.tags.iter().flatten().next()) {
+        let prefix = format!("{}_", tag.replace('-', "_"));
+        if !id.starts_with(&prefix) {
+            op.operation_id = Some(format!("{prefix}{id}"));
+        }
+    }
+}
+
+/// Appends "- `code`: when" to `description` unless it names the code already.
+fn mention(description: &mut String, k: &Known) {
+    if description.contains(&format!("`{}`", k.code)) {
+        return;
+    }
+    if !description.is_empty() {
+        let last_is_item = description
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("- "));
+        description.push_str(if last_is_item { "\n" } else { "\n\n" });
+    }
+    description.push_str(&format!("- `{}`: {}.", k.code, k.when));
+}
+
+fn problem_ref() -> RefOr<Schema> {
+    RefOr::Ref(Ref::from_schema_name("Problem"))
+}
+
+fn finish_response(status: &str, method: &str, r: &mut Response) {
+    let code = status.parse::<u16>().ok();
+    if r.description.is_empty() {
+        r.description = code
+            .and_then(|c| StatusCode::from_u16(c).ok())
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("The answer.")
+            .to_owned();
+    }
+    let is_error = code.is_some_and(|c| c >= 400) || status == "default";
+    if is_error {
+        r.content.clear();
+        r.content.insert(
+            "application/problem+json".to_owned(),
+            RefOr::T(Content::new(Some(problem_ref()))),
+        );
+    }
+    let retry_after = match code {
+        Some(429) | Some(503) => Some("Seconds to wait before trying again."),
+        Some(409) if method == "post" => {
+            Some("Seconds to wait before trying again (with `idempotency_in_progress`).")
+        }
+        _ => None,
+    };
+    if let Some(text) = retry_after
+        && !r
+            .headers
+            .keys()
+            .any(|h| h.eq_ignore_ascii_case("Retry-After"))
+    {
+        let mut h = Header::new(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1)),
+        );
+        h.description = Some(text.to_owned());
+        r.headers.insert("Retry-After".to_owned(), RefOr::T(h));
+    }
+    for (name, header) in r.headers.iter_mut() {
+        if let RefOr::T(h) = header
+            && name.eq_ignore_ascii_case("ETag")
+            && h.description.is_none()
+        {
+            h.description = Some(
+                "The resource's `version`, quoted (e.g. `\"3\"`); send it back in `If-Match`."
+                    .to_owned(),
+            );
+        }
+    }
+}
+
+fn idempotency_key() -> Parameter {
+    ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Makes the POST safe to retry: the same key from the same caller with the same \
+             request within 24 hours gets the first answer again (`Idempotent-Replayed: true`); \
+             with another request, 422 `idempotency_key_reused`. 1 to 255 visible ASCII \
+             characters.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255))
+                .examples([serde_json::json!("9f0c7e0e-6f1d-4d39-9d1c-3c2b7f0e5a11")]),
+        ))
+        .build()
+}
+
+fn if_match() -> Parameter {
+    ParameterBuilder::new()
+        .name("If-Match")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::True)
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .build()
+}
+
+fn finish_param(p: &mut Parameter) {
+    match (p.parameter_in.clone(), p.name.as_str()) {
+        (ParameterIn::Query, "limit") => {
+            p.required = Required::False;
+            p.description.get_or_insert_with(|| {
+                format!("How many items per page: 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}).")
+            });
+            p.schema = Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                    .minimum(Some(1))
+                    .maximum(Some(MAX_LIMIT))
+                    .default(Some(DEFAULT_LIMIT.into()))
+                    .into(),
+            );
+        }
+        (ParameterIn::Query, "cursor") => {
+            p.required = Required::False;
+            p.description.get_or_insert_with(|| {
+                "Where the page starts: the `next_cursor` of the previous page, unchanged."
+                    .to_owned()
+            });
+            p.schema = Some(ObjectBuilder::new().schema_type(Type::String).into());
+        }
+        (ParameterIn::Header, name) if name.eq_ignore_ascii_case("If-Match") => {
+            p.required = Required::True;
+            p.description.get_or_insert_with(|| {
+                "The `ETag` you last read (`\"3\"`, `W/\"3\"` or `3`); the change is refused with \
+                 412 if the resource changed since."
+                    .to_owned()
+            });
+        }
+        _ => {}
+    }
+}
+
+/// `List<T>` is generic, so utoipa writes a copy of `T` into each `List_T`; point it
+/// at the component `T` instead, so that generated clients get one type per resource.
+fn link_list_items(schemas: &mut std::collections::BTreeMap<String, RefOr<Schema>>) {
+    let names: Vec<String> = schemas
+        .keys()
+        .filter(|k| k.starts_with("List_"))
+        .cloned()
+        .collect();
+    for list in names {
+        let item = &list["List_".len()..];
+        let Some(RefOr::T(item_schema)) = schemas.get(item).cloned() else {
+            continue;
+        };
+        if let Some(RefOr::T(Schema::Object(obj))) = schemas.get_mut(&list)
+            && let Some(RefOr::T(Schema::Array(items))) = obj.properties.get_mut("items")
+            && matches!(&items.items, ArrayItems::RefOrSchema(s) if **s == RefOr::T(item_schema))
+        {
+            items.items =
+                ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name(item))));
+        }
+    }
+}
+
+// ---- schemas that exist only in the document ----
+
+/// The answer of the probes.
+#[derive(Serialize, ToSchema)]
+pub struct Probe {
+    /// `ok` from /healthz, `ready` from /readyz.
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// The answer of a decision: the application, or for `approve`
+/// `{application, whitelist_entry, campaign}`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum DecisionAnswer {
+    Application(Box<crate::store::applications::Application>),
+    Approval(Box<crate::api::applications::Approval>),
+}
+
+fn string_enum(values: impl IntoIterator<Item = &'static str>) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values))
+}
+
+fn https_url() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::Custom("uri".into())))
+        .max_length(Some(2048))
+}
+
+/// `creative.image_urls`: 1 to 9 https URLs.
+pub fn image_urls() -> Schema {
+    ArrayBuilder::new()
+        .items(https_url().description(Some("An https URL.")))
+        .min_items(Some(1))
+        .max_items(Some(9))
+        .description(Some("1 to 9 https image URLs."))
+        .build()
+        .into()
+}
+
+/// `targeting.regions`: ISO 3166-2:CN codes, each once.
+pub fn regions() -> Schema {
+    ArrayBuilder::new()
+        .items(string_enum(crate::domain::application::REGIONS))
+        .unique_items(true)
+        .description(Some(
+            "ISO 3166-2:CN codes such as \"CN-SH\", each once; empty means all.",
+        ))
+        .default(Some(serde_json::json!([])))
+        .build()
+        .into()
+}
+
+/// `targeting.genders`: a subset of female and male.
+pub fn genders() -> Schema {
+    ArrayBuilder::new()
+        .items(string_enum(["female", "male"]))
+        .unique_items(true)
+        .max_items(Some(2))
+        .description(Some("A subset of [\"female\", \"male\"]; empty means all."))
+        .default(Some(serde_json::json!([])))
+        .build()
+        .into()
+}
+
+/// `targeting.interests`: at most 50, each 1 to 50 characters.
+pub fn interests() -> Schema {
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(50)),
+        )
+        .max_items(Some(50))
+        .description(Some("At most 50 interests of 1 to 50 characters each."))
+        .default(Some(serde_json::json!([])))
+        .build()
+        .into()
+}
+
+fn reason_codes() -> ObjectBuilder {
+    string_enum(
+        crate::domain::application::REASON_CODES
+            .iter()
+            .map(|(code, _, _)| *code),
+    )
+}
+
+/// A rejection reason code (GET /v1/reason-codes).
+pub fn reason_code() -> Schema {
+    reason_codes()
+        .description(Some(
+            "Why the application was rejected or sent back; see GET /v1/reason-codes.",
+        ))
+        .build()
+        .into()
+}
+
+/// A reason code, or null.
+pub fn optional_reason_code() -> Schema {
+    OneOfBuilder::new()
+        .item(reason_codes())
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some(
+            "Required for `reject` and `request_changes`, absent for `approve`: a code from \
+             GET /v1/reason-codes.",
+        ))
+        .build()
+        .into()
+}
+
+/// The reason code of a decision: null for `approve`.
+pub fn reason_code_or_null() -> Schema {
+    OneOfBuilder::new()
+        .item(reason_codes())
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some(
+            "Why it was rejected or sent back (see GET /v1/reason-codes); null for `approve`.",
+        ))
+        .build()
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mention_appends_only_missing_codes() {
+        let mut d = String::from("`validation_failed`, `password_too_common`");
+        mention(&mut d, &VALIDATION_FAILED);
+        assert_eq!(d, "`validation_failed`, `password_too_common`");
+        mention(&mut d, &IDEMPOTENCY_KEY_REUSED);
+        mention(&mut d, &INVALID_IDEMPOTENCY_KEY);
+        assert!(d.starts_with(
+            "`validation_failed`, `password_too_common`\n\n- `idempotency_key_reused`: "
+        ));
+        assert!(d.contains(".\n- `invalid_idempotency_key`: "));
+        let mut empty = String::new();
+        mention(&mut empty, &UNAUTHORIZED);
+        assert!(empty.starts_with("- `unauthorized`: "));
+    }
+}
