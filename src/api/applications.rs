@@ -12,7 +12,7 @@ use crate::error::{ApiError, FieldError, OnConstraint, Problem, Result};
 use crate::state::AppState;
 use crate::store::applications::{self as store, Application, Change, Filter, QueueItem, Row};
 use crate::store::audit::{self, Actor, AuditEvent, Event};
-use crate::store::{campaigns, whitelist};
+use crate::store::{Scope, brands, campaigns, whitelist};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -125,13 +125,7 @@ pub async fn create(
     rules::check_title(&mut errs, &b.title);
     parts.check(&mut errs);
     let mut tx = state.pool.begin().await?;
-    let member: Option<i32> =
-        sqlx::query_scalar("SELECT 1 FROM brand_members WHERE brand_id = $1 AND user_id = $2")
-            .bind(b.brand_id)
-            .bind(caller.id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if member.is_none() {
+    if !brands::is_member(&mut tx, caller.id, b.brand_id).await? {
         errs.push(FieldError::new(
             "brand_id",
             "unknown_brand",
@@ -195,7 +189,7 @@ pub async fn list(
         season_id: q.season_id,
         brand_id: q.brand_id,
     };
-    let rows = store::list(&state.pool, &session.0, &f, &page).await?;
+    let rows = store::list(&state.pool, Scope::from(&session.0), &f, &page).await?;
     let rows_page = List::from_rows(rows, &page, |r| Cursor::new(r.created_at, r.id));
     Ok(HttpResponse::Ok().json(List {
         items: rows_page.items.into_iter().map(Row::into_api).collect(),
@@ -217,7 +211,7 @@ pub async fn get_one(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
     let mut conn = state.pool.acquire().await?;
-    let row = store::visible(&mut conn, &session.0, *id, false)
+    let row = store::visible(&mut conn, Scope::from(&session.0), *id, false)
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok(answer(actix_web::http::StatusCode::OK, row))
@@ -281,7 +275,7 @@ pub async fn lock_for(
     id: Uuid,
     action: Action,
 ) -> Result<(Row, Status)> {
-    let row = store::visible(conn, caller, id, true)
+    let row = store::visible(conn, Scope::from(caller), id, true)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let to = rules::apply(row.status(), action, party(caller)).map_err(|e| match e {
@@ -818,7 +812,7 @@ pub async fn events(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
     let mut conn = state.pool.acquire().await?;
-    store::visible(&mut conn, &session.0, *id, false)
+    store::visible(&mut conn, Scope::from(&session.0), *id, false)
         .await?
         .ok_or_else(ApiError::not_found)?;
     drop(conn);

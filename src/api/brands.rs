@@ -9,6 +9,7 @@ use crate::domain::brand::{
 use crate::domain::user::Role;
 use crate::error::{ApiError, Problem, Result};
 use crate::state::AppState;
+use crate::store::Scope;
 use crate::store::audit::{self, Actor, Event};
 use crate::store::brands::{self, Brand, BrandFilter, Member, NewBrand};
 use actix_web::{HttpResponse, delete, get, post, web};
@@ -123,7 +124,7 @@ pub async fn list(
         q: q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
     };
     let mut conn = state.pool.acquire().await?;
-    let rows = brands::list(&mut conn, &session.0, &filter, &page).await?;
+    let rows = brands::list(&mut conn, Scope::from(&session.0), &filter, &page).await?;
     Ok(HttpResponse::Ok().json(List::from_rows(rows, &page, |b| {
         Cursor::new(b.created_at, b.id)
     })))
@@ -143,7 +144,7 @@ pub async fn get_one(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
     let mut conn = state.pool.acquire().await?;
-    let brand = brands::visible(&mut conn, &session.0, id.into_inner())
+    let brand = brands::visible(&mut conn, Scope::from(&session.0), id.into_inner())
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok(HttpResponse::Ok().json(brand))
@@ -176,7 +177,9 @@ async fn authorize_members(
     let exists = if lock {
         brands::lock(conn, brand_id).await?.is_some()
     } else {
-        brands::visible(conn, caller, brand_id).await?.is_some()
+        brands::visible(conn, Scope::from(caller), brand_id)
+            .await?
+            .is_some()
     };
     if !exists {
         return Err(ApiError::not_found());

@@ -1,8 +1,7 @@
 //! Applications: reads filtered by the caller's brands, and guarded writes.
 
-use super::{push_brand_visibility, push_keyset};
+use super::{Scope, push_keyset};
 use crate::api::page::PageParams;
-use crate::auth::UserCaller;
 use crate::domain::application::{Budget, Creative, Landing, Parts, Status, Targeting, Window};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -215,10 +214,10 @@ pub async fn get_for_update(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<O
     qb.build_query_as().fetch_optional(conn).await
 }
 
-/// The application if the caller may see it (locked when `lock`).
+/// The application if `scope` may see it (locked when `lock`).
 pub async fn visible(
     conn: &mut PgConnection,
-    caller: &UserCaller,
+    scope: Scope,
     id: Uuid,
     lock: bool,
 ) -> sqlx::Result<Option<Row>> {
@@ -226,7 +225,7 @@ pub async fn visible(
         "SELECT {COLUMNS} FROM applications a WHERE a.id = "
     ));
     qb.push_bind(id);
-    push_brand_visibility(&mut qb, caller, "a.brand_id");
+    scope.push(&mut qb, "a.brand_id");
     if lock {
         qb.push(" FOR UPDATE");
     }
@@ -241,12 +240,12 @@ pub struct Filter {
 
 pub async fn list(
     pool: &PgPool,
-    caller: &UserCaller,
+    scope: Scope,
     f: &Filter,
     page: &PageParams,
 ) -> sqlx::Result<Vec<Row>> {
     let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM applications a WHERE true"));
-    push_brand_visibility(&mut qb, caller, "a.brand_id");
+    scope.push(&mut qb, "a.brand_id");
     if let Some(s) = f.status {
         qb.push(" AND a.status = ").push_bind(s.as_str());
     }

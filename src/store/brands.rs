@@ -1,8 +1,7 @@
 //! Brands and their members. Every read for a marketer is filtered by membership in SQL.
 
-use super::push_keyset;
+use super::{Scope, push_keyset};
 use crate::api::page::PageParams;
-use crate::auth::UserCaller;
 use crate::domain::brand::{BrandKind, BrandName, MemberRole, StoreUrl, Verification};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -47,19 +46,15 @@ pub async fn insert(conn: &mut PgConnection, b: NewBrand<'_>) -> sqlx::Result<Br
     .await
 }
 
-/// The brand if the caller may see it: staff see every brand, a marketer only their own.
+/// The brand if `scope` may see it.
 pub async fn visible(
     conn: &mut PgConnection,
-    caller: &UserCaller,
+    scope: Scope,
     id: Uuid,
 ) -> sqlx::Result<Option<Brand>> {
     let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM brands WHERE id = "));
     qb.push_bind(id);
-    if !caller.is_staff() {
-        qb.push(" AND id IN (SELECT brand_id FROM brand_members WHERE user_id = ")
-            .push_bind(caller.id)
-            .push(")");
-    }
+    scope.push(&mut qb, "id");
     qb.build_query_as().fetch_optional(conn).await
 }
 
@@ -109,16 +104,12 @@ pub struct BrandFilter {
 
 pub async fn list(
     conn: &mut PgConnection,
-    caller: &UserCaller,
+    scope: Scope,
     f: &BrandFilter,
     page: &PageParams,
 ) -> sqlx::Result<Vec<Brand>> {
     let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM brands WHERE true"));
-    if !caller.is_staff() {
-        qb.push(" AND id IN (SELECT brand_id FROM brand_members WHERE user_id = ")
-            .push_bind(caller.id)
-            .push(")");
-    }
+    scope.push(&mut qb, "id");
     if let Some(v) = f.verification {
         qb.push(" AND verification = ").push_bind(v.as_str());
     }

@@ -1,8 +1,7 @@
 //! Campaigns, each with its state derived in SQL at read time so that lists can filter
 //! by it. The CASE below is `domain::campaign::CampaignState::derive`; keep them in step.
 
-use super::push_keyset;
-use super::whitelist::Scope;
+use super::{Scope, push_keyset};
 use crate::api::page::PageParams;
 use crate::domain::campaign::CampaignState;
 use chrono::{DateTime, Utc};
