@@ -36,7 +36,7 @@ use crate::store::applications::{self as apps, Change, Row};
 use crate::store::audit::{self, Actor, Event};
 use crate::store::brands::{self as brand_store, NewBrand};
 use crate::store::seasons::{self, Season};
-use crate::store::users::{self, NewUser};
+use crate::store::users::{self, NewUser, User};
 use crate::store::whitelist;
 use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
@@ -655,11 +655,7 @@ pub fn print_logins(present: &[&str]) {
 /// The demo accounts that exist with their demo role.
 pub async fn present_logins(pool: &PgPool) -> sqlx::Result<Vec<&'static str>> {
     let emails: Vec<&str> = LOGINS.iter().map(|l| l.email).collect();
-    let found: Vec<(String, String)> =
-        sqlx::query_as("SELECT lower(email), role FROM users WHERE lower(email) = ANY($1)")
-            .bind(&emails)
-            .fetch_all(pool)
-            .await?;
+    let found = users::roles_by_email(pool, &emails).await?;
     Ok(LOGINS
         .iter()
         .filter(|l| {
@@ -766,9 +762,9 @@ async fn ensure_users(
     // salt of their own would hide nothing, and each hash costs ~50 ms of CPU.
     let mut hash: Option<String> = None;
     for l in &LOGINS {
-        let id = match brand_store::user_by_email(conn, l.email).await? {
-            Some((id, _, role)) if role == l.role.as_str() => id,
-            Some((_, email, role)) => bail!(
+        let id = match users::by_email(&mut *conn, l.email).await? {
+            Some((User { id, role, .. }, _)) if role == l.role.as_str() => id,
+            Some((User { email, role, .. }, _)) => bail!(
                 "{email} belongs to an account that is a {role}, not a {}: the demo data was \
                  not loaded (nothing changed)",
                 l.role
@@ -866,15 +862,7 @@ async fn ensure_brand(
 ) -> anyhow::Result<Uuid> {
     let owner = &people[b.owner];
     let url = StoreUrl::parse(b.url).map_err(|e| anyhow!(e.message))?;
-    let existing: Option<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM brands WHERE tmall_store_url = $1 AND created_by = $2 \
-         ORDER BY created_at, id LIMIT 1",
-    )
-    .bind(url.as_str())
-    .bind(owner.id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(id) = existing {
+    if let Some(id) = brand_store::id_by_url_and_creator(conn, &url, owner.id).await? {
         return Ok(id);
     }
     let name = BrandName::parse(b.name).map_err(|e| anyhow!(e.message))?;
@@ -949,16 +937,10 @@ async fn ensure_application(
     people: &People,
     report: &mut Report,
 ) -> anyhow::Result<()> {
-    let existing: Option<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM applications WHERE brand_id = $1 AND season_id = $2 AND title = $3 \
-         LIMIT 1",
-    )
-    .bind(brand_id)
-    .bind(season.id)
-    .bind(a.title)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if existing.is_some() {
+    if apps::id_by_title(conn, brand_id, season.id, a.title)
+        .await?
+        .is_some()
+    {
         return Ok(());
     }
     // What POST /applications checks and writes.

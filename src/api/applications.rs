@@ -7,12 +7,13 @@ use crate::domain::application::{
     self as rules, Action, Budget, Creative, Landing, Parts, Party, Status, Targeting,
     TransitionError, Window,
 };
+use crate::domain::season::SeasonState;
 use crate::domain::user::Role;
 use crate::error::{ApiError, FieldError, OnConstraint, Problem, Result};
 use crate::state::AppState;
 use crate::store::applications::{self as store, Application, Change, Filter, QueueItem, Row};
 use crate::store::audit::{self, Actor, AuditEvent, Event};
-use crate::store::{Scope, brands, campaigns, whitelist};
+use crate::store::{Scope, brands, campaigns, seasons, whitelist};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -132,7 +133,7 @@ pub async fn create(
             "No brand of yours has this id.",
         ));
     }
-    if store::season_windows(&mut tx, b.season_id).await?.is_none() {
+    if seasons::share(&mut tx, b.season_id).await?.is_none() {
         errs.push(FieldError::new(
             "season_id",
             "unknown_season",
@@ -391,10 +392,10 @@ fn ineligibility(kind: &str, verification: &str) -> Option<&'static str> {
 }
 
 async fn check_brand(conn: &mut PgConnection, brand_id: Uuid) -> Result<()> {
-    let (kind, verification) = store::brand_standing(conn, brand_id)
+    let brand = brands::share(conn, brand_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    match ineligibility(&kind, &verification) {
+    match ineligibility(&brand.kind, &brand.verification) {
         Some(why) => Err(ApiError::unprocessable("brand_not_eligible", why)),
         None => Ok(()),
     }
@@ -432,16 +433,17 @@ pub async fn submit_change(conn: &mut PgConnection, row: &Row) -> Result<Change>
     let parts = row.parts();
     finish(parts.completeness())?;
     check_brand(conn, row.brand_id).await?;
-    let (open, close, starts, ends, now) = store::season_windows(conn, row.season_id)
+    let season = seasons::share(conn, row.season_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    if !(open <= now && now < close) {
+    if season.state != SeasonState::Accepting {
         return Err(ApiError::unprocessable(
             "season_not_accepting",
             "The season is not accepting applications now.",
         ));
     }
     let window = parts.requested_window.ok_or_else(ApiError::not_found)?;
+    let (starts, ends) = (season.starts_at, season.ends_at);
     if !window.within(starts, ends) {
         return Err(ApiError::unprocessable(
             "window_outside_season",
@@ -730,7 +732,7 @@ pub async fn approve(
 ) -> Result<Approval> {
     let action = Action::Approve;
     check_brand(&mut *conn, row.brand_id).await?;
-    let (_, _, season_starts, season_ends, _) = store::season_windows(&mut *conn, row.season_id)
+    let season = seasons::share(&mut *conn, row.season_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let window = row
@@ -751,8 +753,8 @@ pub async fn approve(
                 &mut *conn,
                 row.brand_id,
                 row.season_id,
-                season_starts,
-                season_ends,
+                season.starts_at,
+                season.ends_at,
                 row.id,
                 caller.id,
             )

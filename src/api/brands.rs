@@ -12,6 +12,7 @@ use crate::state::AppState;
 use crate::store::Scope;
 use crate::store::audit::{self, Actor, Event};
 use crate::store::brands::{self, Brand, BrandFilter, Member, NewBrand};
+use crate::store::users;
 use actix_web::{HttpResponse, delete, get, post, web};
 use serde::Deserialize;
 use sqlx::PgConnection;
@@ -222,13 +223,11 @@ pub async fn add_member(
     let b = body.0;
     let mut tx = state.pool.begin().await?;
     authorize_members(&mut tx, &caller, brand_id, true).await?;
-    let (user_id, email, role) =
-        brands::user_by_email(&mut tx, &b.email)
-            .await?
-            .ok_or_else(|| {
-                ApiError::invalid_field("email", "user_not_found", "No account has this email.")
-            })?;
-    if role != Role::Marketer.as_str() {
+    let (user, _) = users::by_email(&mut *tx, &b.email).await?.ok_or_else(|| {
+        ApiError::invalid_field("email", "user_not_found", "No account has this email.")
+    })?;
+    let (user_id, email) = (user.id, user.email);
+    if user.role != Role::Marketer.as_str() {
         return Err(ApiError::invalid_field(
             "email",
             "not_a_marketer",

@@ -346,35 +346,20 @@ pub async fn queue(
     qb.build_query_as().fetch_all(pool).await
 }
 
-/// The brand's kind and verification, for the eligibility rule.
-pub async fn brand_standing(
+/// The application of the brand for the season with this title, whatever its status.
+pub async fn id_by_title(
     conn: &mut PgConnection,
     brand_id: Uuid,
-) -> sqlx::Result<Option<(String, String)>> {
-    sqlx::query_as("SELECT kind, verification FROM brands WHERE id = $1 FOR SHARE")
-        .bind(brand_id)
-        .fetch_optional(conn)
-        .await
-}
-
-/// The season's windows: (applications_open_at, applications_close_at, starts_at, ends_at).
-pub async fn season_windows(
-    conn: &mut PgConnection,
     season_id: Uuid,
-) -> sqlx::Result<
-    Option<(
-        DateTime<Utc>,
-        DateTime<Utc>,
-        DateTime<Utc>,
-        DateTime<Utc>,
-        DateTime<Utc>,
-    )>,
-> {
-    sqlx::query_as(
-        "SELECT applications_open_at, applications_close_at, starts_at, ends_at, now() \
-         FROM seasons WHERE id = $1 FOR SHARE",
+    title: &str,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT id FROM applications WHERE brand_id = $1 AND season_id = $2 AND title = $3 \
+         LIMIT 1",
     )
+    .bind(brand_id)
     .bind(season_id)
+    .bind(title)
     .fetch_optional(conn)
     .await
 }

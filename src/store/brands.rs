@@ -96,6 +96,33 @@ pub async fn lock(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Bran
     .await
 }
 
+/// The brand, share-locked until the transaction ends: its kind and verification cannot
+/// change while an application is submitted or approved on them.
+pub async fn share(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Brand>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM brands WHERE id = $1 FOR SHARE"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The brand `created_by` registered with this store URL, oldest first.
+pub async fn id_by_url_and_creator(
+    conn: &mut PgConnection,
+    url: &StoreUrl,
+    created_by: Uuid,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT id FROM brands WHERE tmall_store_url = $1 AND created_by = $2 \
+         ORDER BY created_at, id LIMIT 1",
+    )
+    .bind(url.as_str())
+    .bind(created_by)
+    .fetch_optional(conn)
+    .await
+}
+
 pub struct BrandFilter {
     pub verification: Option<Verification>,
     pub kind: Option<BrandKind>,
@@ -216,15 +243,4 @@ pub async fn remove_member(
     .bind(user_id)
     .fetch_optional(conn)
     .await
-}
-
-/// A user as found by email (any case), for adding to a brand.
-pub async fn user_by_email(
-    conn: &mut PgConnection,
-    email: &str,
-) -> sqlx::Result<Option<(Uuid, String, String)>> {
-    sqlx::query_as("SELECT id, email, role FROM users WHERE lower(email) = lower($1)")
-        .bind(email.trim())
-        .fetch_optional(conn)
-        .await
 }

@@ -3,7 +3,7 @@ use crate::api::page::PageParams;
 use crate::domain::user::{DisplayName, Email, Role};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool, QueryBuilder};
+use sqlx::{PgConnection, PgExecutor, PgPool, QueryBuilder};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -42,7 +42,10 @@ pub async fn insert(conn: &mut PgConnection, u: NewUser<'_>) -> sqlx::Result<Use
 }
 
 /// The user with this email (any case) and their password hash.
-pub async fn by_email(pool: &PgPool, email: &str) -> sqlx::Result<Option<(User, String)>> {
+pub async fn by_email<'c>(
+    conn: impl PgExecutor<'c>,
+    email: &str,
+) -> sqlx::Result<Option<(User, String)>> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
@@ -54,9 +57,17 @@ pub async fn by_email(pool: &PgPool, email: &str) -> sqlx::Result<Option<(User, 
          FROM users WHERE lower(email) = lower($1)",
     )
     .bind(email.trim())
-    .fetch_optional(pool)
+    .fetch_optional(conn)
     .await?;
     Ok(row.map(|r| (r.user, r.password_hash)))
+}
+
+/// The (lowercased) email and role of each account whose email is one of `emails`.
+pub async fn roles_by_email(pool: &PgPool, emails: &[&str]) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as("SELECT lower(email), role FROM users WHERE lower(email) = ANY($1)")
+        .bind(emails)
+        .fetch_all(pool)
+        .await
 }
 
 pub async fn by_id(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<User>> {
