@@ -191,11 +191,7 @@ pub async fn list(
         brand_id: q.brand_id,
     };
     let rows = store::list(&state.pool, Scope::from(&session.0), &f, &page).await?;
-    let rows_page = List::from_rows(rows, &page, |r| Cursor::new(r.created_at, r.id));
-    Ok(HttpResponse::Ok().json(List {
-        items: rows_page.items.into_iter().map(Row::into_api).collect(),
-        next_cursor: rows_page.next_cursor,
-    }))
+    Ok(HttpResponse::Ok().json(rows.map(Row::into_api)))
 }
 
 /// One application, with its version as the ETag.

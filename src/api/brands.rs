@@ -1,7 +1,7 @@
 //! Brands, their members and their verification.
 
 use crate::api::json::ApiJson;
-use crate::api::page::{Cursor, List, PageParams};
+use crate::api::page::{List, PageParams};
 use crate::auth::{Session, UserCaller};
 use crate::domain::brand::{
     BrandKind, BrandName, MemberRole, StoreUrl, Verification, VerificationDecision, decision_note,
@@ -126,9 +126,7 @@ pub async fn list(
     };
     let mut conn = state.pool.acquire().await?;
     let rows = brands::list(&mut conn, Scope::from(&session.0), &filter, &page).await?;
-    Ok(HttpResponse::Ok().json(List::from_rows(rows, &page, |b| {
-        Cursor::new(b.created_at, b.id)
-    })))
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 /// One brand.
@@ -280,9 +278,7 @@ pub async fn list_members(
     let mut conn = state.pool.acquire().await?;
     authorize_members(&mut conn, &caller, brand_id, false).await?;
     let rows = brands::members(&mut conn, brand_id, &page).await?;
-    Ok(HttpResponse::Ok().json(List::from_rows(rows, &page, |m| {
-        Cursor::new(m.added_at, m.user_id)
-    })))
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 /// Remove a member; the brand's last owner cannot be removed.

@@ -1,7 +1,7 @@
 //! Promotional seasons: admins create and change them; everyone signed in reads them.
 
 use crate::api::json::ApiJson;
-use crate::api::page::{Cursor, List, PageParams};
+use crate::api::page::{List, PageParams};
 use crate::auth::Session;
 use crate::domain::season::{DEFAULT_TIMEZONE, Phase, SeasonSpec, SeasonState};
 use crate::error::{ApiError, OnConstraint, Problem, Result};
@@ -121,9 +121,7 @@ pub async fn list(
 ) -> Result<HttpResponse> {
     let mut conn = state.pool.acquire().await?;
     let rows = seasons::list(&mut conn, q.state, &page).await?;
-    Ok(HttpResponse::Ok().json(List::from_rows(rows, &page, |s| {
-        Cursor::new(s.created_at, s.id)
-    })))
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 /// One season, by id or by code.

@@ -2,7 +2,7 @@
 //! revoke entries; brand members read their own; everyone allowed may export CSV.
 
 use crate::api::json::ApiJson;
-use crate::api::page::{Cursor, List, PageParams};
+use crate::api::page::{Cursor, List, PageParams, cut_page};
 use crate::auth::{Session, UserCaller};
 use crate::domain::whitelist::{Reason, WhitelistAction, WhitelistStatus};
 use crate::error::{ApiError, OnConstraint, Problem, Result};
@@ -73,9 +73,7 @@ pub async fn list(
         return export(state.pool.clone(), filter, scope).await;
     }
     let rows = whitelist::list(&state.pool, &filter, scope, &page).await?;
-    Ok(HttpResponse::Ok().json(List::from_rows(rows, &page, |w| {
-        Cursor::new(w.granted_at, w.id)
-    })))
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 /// One whitelist entry.
@@ -295,13 +293,9 @@ async fn chunk(
         after,
     };
     let mut rows = whitelist::export_chunk(pool, filter, scope, &page).await?;
-    let next = if rows.len() as i64 > CSV_CHUNK {
-        rows.truncate(CSV_CHUNK as usize);
-        rows.last()
-            .map(|r| Cursor::new(r.entry.granted_at, r.entry.id))
-    } else {
-        None
-    };
+    let next = cut_page(&mut rows, &page, |r| {
+        Cursor::new(r.entry.granted_at, r.entry.id)
+    });
     Ok((rows, next))
 }
 

@@ -1,7 +1,7 @@
 //! Applications: reads filtered by the caller's brands, and guarded writes.
 
-use super::{Scope, push_keyset};
-use crate::api::page::PageParams;
+use super::{Scope, fetch_page};
+use crate::api::page::{Cursor, List, PageParams};
 use crate::domain::application::{Budget, Creative, Landing, Parts, Status, Targeting, Window};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -243,7 +243,7 @@ pub async fn list(
     scope: Scope,
     f: &Filter,
     page: &PageParams,
-) -> sqlx::Result<Vec<Row>> {
+) -> sqlx::Result<List<Row>> {
     let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM applications a WHERE true"));
     scope.push(&mut qb, "a.brand_id");
     if let Some(s) = f.status {
@@ -255,8 +255,10 @@ pub async fn list(
     if let Some(b) = f.brand_id {
         qb.push(" AND a.brand_id = ").push_bind(b);
     }
-    push_keyset(&mut qb, "a.created_at", "a.id", page);
-    qb.build_query_as().fetch_all(pool).await
+    fetch_page(qb, pool, ("a.created_at", "a.id"), page, |r: &Row| {
+        Cursor::new(r.created_at, r.id)
+    })
+    .await
 }
 
 /// What a transition changes besides the status.

@@ -1,7 +1,7 @@
 //! Brands and their members. Every read for a marketer is filtered by membership in SQL.
 
-use super::{Scope, push_keyset};
-use crate::api::page::PageParams;
+use super::{Scope, fetch_page};
+use crate::api::page::{Cursor, List, PageParams};
 use crate::domain::brand::{BrandKind, BrandName, MemberRole, StoreUrl, Verification};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -134,7 +134,7 @@ pub async fn list(
     scope: Scope,
     f: &BrandFilter,
     page: &PageParams,
-) -> sqlx::Result<Vec<Brand>> {
+) -> sqlx::Result<List<Brand>> {
     let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM brands WHERE true"));
     scope.push(&mut qb, "id");
     if let Some(v) = f.verification {
@@ -147,8 +147,10 @@ pub async fn list(
         qb.push(" AND name ILIKE ")
             .push_bind(format!("%{}%", super::escape_like(q)));
     }
-    push_keyset(&mut qb, "created_at", "id", page);
-    qb.build_query_as().fetch_all(conn).await
+    fetch_page(qb, conn, ("created_at", "id"), page, |b: &Brand| {
+        Cursor::new(b.created_at, b.id)
+    })
+    .await
 }
 
 /// Records a verification decision; returns the brand as it is now.
@@ -211,14 +213,16 @@ pub async fn members(
     conn: &mut PgConnection,
     brand_id: Uuid,
     page: &PageParams,
-) -> sqlx::Result<Vec<Member>> {
+) -> sqlx::Result<List<Member>> {
     let mut qb = QueryBuilder::new(
         "SELECT m.user_id, u.email, u.display_name, m.role, m.added_at \
          FROM brand_members m JOIN users u ON u.id = m.user_id WHERE m.brand_id = ",
     );
     qb.push_bind(brand_id);
-    push_keyset(&mut qb, "m.added_at", "m.user_id", page);
-    qb.build_query_as().fetch_all(conn).await
+    fetch_page(qb, conn, ("m.added_at", "m.user_id"), page, |m: &Member| {
+        Cursor::new(m.added_at, m.user_id)
+    })
+    .await
 }
 
 pub async fn owner_count(conn: &mut PgConnection, brand_id: Uuid) -> sqlx::Result<i64> {

@@ -10,9 +10,10 @@ pub mod seasons;
 pub mod users;
 pub mod whitelist;
 
-use crate::api::page::{Cursor, PageParams};
+use crate::api::page::{Cursor, List, PageParams};
 use crate::auth::UserCaller;
-use sqlx::QueryBuilder;
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgExecutor, QueryBuilder};
 use uuid::Uuid;
 
 /// Appends `AND (t, id) < cursor ORDER BY t DESC, id DESC LIMIT n+1`: newest first.
@@ -26,6 +27,24 @@ pub fn push_keyset(qb: &mut QueryBuilder<sqlx::Postgres>, t: &str, id: &str, pag
     }
     qb.push(format_args!(" ORDER BY {t} DESC, {id} DESC LIMIT "))
         .push_bind(page.fetch());
+}
+
+/// One page of a list, newest first: appends the keyset on `(t, id)` to `qb` (see
+/// `push_keyset`), fetches and builds the page. `key` reads the same `(t, id)` from a
+/// row, for the next cursor, so the order and the cursor are written side by side.
+pub async fn fetch_page<'c, T>(
+    mut qb: QueryBuilder<sqlx::Postgres>,
+    conn: impl PgExecutor<'c>,
+    (t, id): (&str, &str),
+    page: &PageParams,
+    key: impl Fn(&T) -> Cursor,
+) -> sqlx::Result<List<T>>
+where
+    T: Send + Unpin + for<'r> FromRow<'r, PgRow>,
+{
+    push_keyset(&mut qb, t, id, page);
+    let rows = qb.build_query_as().fetch_all(conn).await?;
+    Ok(List::from_rows(rows, page, key))
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern.

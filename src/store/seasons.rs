@@ -1,7 +1,7 @@
 //! Seasons. Their state is computed from the database clock, never stored.
 
-use super::push_keyset;
-use crate::api::page::PageParams;
+use super::fetch_page;
+use crate::api::page::{Cursor, List, PageParams};
 use crate::domain::season::{self, Phase, SeasonSpec, SeasonState};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -155,7 +155,7 @@ pub async fn list(
     conn: &mut PgConnection,
     state: Option<SeasonState>,
     page: &PageParams,
-) -> sqlx::Result<Vec<Season>> {
+) -> sqlx::Result<List<Season>> {
     let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM seasons WHERE true"));
     // The same boundaries as `domain::season::state_at`, evaluated by the database.
     qb.push(match state {
@@ -167,9 +167,11 @@ pub async fn list(
         Some(SeasonState::Running) => " AND applications_close_at <= now() AND now() < ends_at",
         Some(SeasonState::Ended) => " AND ends_at <= now()",
     });
-    push_keyset(&mut qb, "created_at", "id", page);
-    let rows: Vec<Row> = qb.build_query_as().fetch_all(conn).await?;
-    Ok(rows.into_iter().map(Into::into).collect())
+    let rows = fetch_page(qb, conn, ("created_at", "id"), page, |r: &Row| {
+        Cursor::new(r.created_at, r.id)
+    })
+    .await?;
+    Ok(rows.map(Season::from))
 }
 
 /// Whether a campaign or a non-revoked whitelist entry of the season would lie outside

@@ -1,5 +1,5 @@
-use super::push_keyset;
-use crate::api::page::PageParams;
+use super::fetch_page;
+use crate::api::page::{Cursor, List, PageParams};
 use crate::domain::user::{DisplayName, Email, Role};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -92,7 +92,7 @@ pub struct UserFilter {
     pub q: Option<String>,
 }
 
-pub async fn list(pool: &PgPool, f: &UserFilter, page: &PageParams) -> sqlx::Result<Vec<User>> {
+pub async fn list(pool: &PgPool, f: &UserFilter, page: &PageParams) -> sqlx::Result<List<User>> {
     let mut qb = QueryBuilder::new(
         "SELECT id, email, display_name, role, disabled, created_at FROM users WHERE true",
     );
@@ -110,8 +110,10 @@ pub async fn list(pool: &PgPool, f: &UserFilter, page: &PageParams) -> sqlx::Res
             .push_bind(pattern)
             .push(")");
     }
-    push_keyset(&mut qb, "created_at", "id", page);
-    qb.build_query_as().fetch_all(pool).await
+    fetch_page(qb, pool, ("created_at", "id"), page, |u: &User| {
+        Cursor::new(u.created_at, u.id)
+    })
+    .await
 }
 
 /// Marks the user disabled and ends all their sessions; returns the user as it was before.

@@ -1,8 +1,8 @@
 //! Whitelist entries: one per (brand, season) that is not revoked, enforced by the
 //! unique index `whitelist_one_open_per_brand_season`.
 
-use super::{Scope, push_keyset};
-use crate::api::page::PageParams;
+use super::{Scope, fetch_page, push_keyset};
+use crate::api::page::{Cursor, List, PageParams};
 use crate::domain::whitelist::WhitelistStatus;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -133,13 +133,19 @@ pub async fn list(
     f: &WhitelistFilter,
     scope: Scope,
     page: &PageParams,
-) -> sqlx::Result<Vec<WhitelistEntry>> {
+) -> sqlx::Result<List<WhitelistEntry>> {
     let mut qb = QueryBuilder::new("SELECT ");
     qb.push(COLUMNS)
         .push(" FROM whitelist_entries w WHERE true");
     push_filter(&mut qb, f, scope);
-    push_keyset(&mut qb, "w.granted_at", "w.id", page);
-    qb.build_query_as().fetch_all(pool).await
+    fetch_page(
+        qb,
+        pool,
+        ("w.granted_at", "w.id"),
+        page,
+        |w: &WhitelistEntry| Cursor::new(w.granted_at, w.id),
+    )
+    .await
 }
 
 /// One chunk of the export, newest first, with brand name and season code.
