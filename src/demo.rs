@@ -20,6 +20,7 @@
 //! Nothing is ever updated or deleted. Concurrent runs queue on an advisory lock.
 
 use crate::api::applications as flow;
+use crate::api::whitelist as whitelist_flow;
 use crate::auth::UserCaller;
 use crate::auth::password::{Hasher, NewPassword};
 use crate::domain::application::{
@@ -1039,22 +1040,9 @@ async fn suspend(
         .await?
         .context("the brand has no whitelist entry for the season")?;
     let reason = Reason::parse(reason).map_err(|e| anyhow!(e.message))?;
-    let action = WhitelistAction::Suspend;
-    let from = entry.status;
-    let to = from
-        .apply(action)
-        .ok_or_else(|| refused(action.refused(from)))?;
-    whitelist::set_status(conn, entry.id, from, to, reason.as_str())
-        .await?
-        .context("the whitelist entry changed meanwhile")?;
-    audit::record(
-        conn,
-        Actor::from(reviewer),
-        Event::new("whitelist_entry", entry.id, action.as_str())
-            .status(Some(from.as_str()), to.as_str())
-            .note(Some(reason.as_str())),
-    )
-    .await?;
+    whitelist_flow::change_status(conn, reviewer, &entry, WhitelistAction::Suspend, &reason)
+        .await
+        .map_err(refused)?;
     Ok(row)
 }
 

@@ -16,7 +16,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::{StreamExt, stream};
 use serde::Deserialize;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -124,14 +124,7 @@ pub async fn suspend(
     id: web::Path<Uuid>,
     body: ApiJson<ReasonBody>,
 ) -> Result<HttpResponse> {
-    change(
-        &state,
-        session.0,
-        id.into_inner(),
-        &body.0.reason,
-        WhitelistAction::Suspend,
-    )
-    .await
+    change(state, session, id, body, WhitelistAction::Suspend).await
 }
 
 /// Reinstate a suspended entry.
@@ -155,14 +148,7 @@ pub async fn reinstate(
     id: web::Path<Uuid>,
     body: ApiJson<ReasonBody>,
 ) -> Result<HttpResponse> {
-    change(
-        &state,
-        session.0,
-        id.into_inner(),
-        &body.0.reason,
-        WhitelistAction::Reinstate,
-    )
-    .await
+    change(state, session, id, body, WhitelistAction::Reinstate).await
 }
 
 /// Revoke an entry, for good.
@@ -186,33 +172,42 @@ pub async fn revoke(
     id: web::Path<Uuid>,
     body: ApiJson<ReasonBody>,
 ) -> Result<HttpResponse> {
-    change(
-        &state,
-        session.0,
-        id.into_inner(),
-        &body.0.reason,
-        WhitelistAction::Revoke,
-    )
-    .await
+    change(state, session, id, body, WhitelistAction::Revoke).await
 }
 
+/// The body of suspend, reinstate and revoke.
 async fn change(
-    state: &AppState,
-    caller: UserCaller,
-    id: Uuid,
-    reason: &str,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+    body: ApiJson<ReasonBody>,
     action: WhitelistAction,
 ) -> Result<HttpResponse> {
+    let (caller, id) = (session.0, id.into_inner());
     let mut tx = state.pool.begin().await?;
     // A marketer learns only about entries of their own brands, so visibility comes first.
     let entry = whitelist::by_id(&mut tx, id, Scope::from(&caller), caller.is_staff())
         .await?
         .ok_or_else(ApiError::not_found)?;
     caller.require_staff()?;
-    let reason = Reason::parse(reason).map_err(|e| ApiError::validation(vec![e]))?;
+    let reason = Reason::parse(&body.0.reason).map_err(|e| ApiError::validation(vec![e]))?;
+    let updated = change_status(&mut tx, &caller, &entry, action, &reason).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(updated))
+}
+
+/// Moves the locked `entry` by `action` and writes the audit event, inside the caller's
+/// transaction (also used by `crate::demo`). Who may do it is the caller's to check.
+pub async fn change_status(
+    conn: &mut PgConnection,
+    caller: &UserCaller,
+    entry: &WhitelistEntry,
+    action: WhitelistAction,
+    reason: &Reason,
+) -> Result<WhitelistEntry> {
     let from = entry.status;
     let to = from.apply(action).ok_or_else(|| action.refused(from))?;
-    let updated = whitelist::set_status(&mut tx, id, from, to, reason.as_str())
+    let updated = whitelist::set_status(&mut *conn, entry.id, from, to, reason.as_str())
         .await
         .on_constraint(whitelist::UNIQUE_OPEN, || {
             ApiError::conflict(
@@ -222,15 +217,14 @@ async fn change(
         })?
         .ok_or_else(|| action.refused(from))?;
     audit::record(
-        &mut tx,
-        Actor::from(&caller),
-        Event::new("whitelist_entry", id, action.as_str())
+        conn,
+        Actor::from(caller),
+        Event::new("whitelist_entry", entry.id, action.as_str())
             .status(Some(from.as_str()), to.as_str())
             .note(Some(reason.as_str())),
     )
     .await?;
-    tx.commit().await?;
-    Ok(HttpResponse::Ok().json(updated))
+    Ok(updated)
 }
 
 // ---- CSV export ----
