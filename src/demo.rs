@@ -3,10 +3,12 @@
 //!
 //! The 618 and Double 11 seasons of the coming year (Asia/Shanghai), five brands, users of
 //! every role and applications in every status of SPEC §3, with the whitelist entries,
-//! campaigns and audit events the API would have written for them. It goes through the
-//! same rules as the API — `SeasonSpec::validate`, the domain parsers, the store
-//! functions and the lifecycle steps of `api::applications` (submit checks, four eyes,
-//! the approval transaction) — and does it all in one transaction.
+//! campaigns and audit events the API would have written for them. It takes the same
+//! steps as the API — `SeasonSpec::validate`, the domain parsers, and the steps the
+//! handlers take inside their transactions (`api::accounts::insert_user`,
+//! `api::seasons::insert_season`, `api::brands::{insert_brand, set_verification,
+//! add_member_by_email}`, `api::applications::create_draft` and the lifecycle steps,
+//! `api::whitelist::change_status`) — and does it all in one transaction.
 //!
 //! Running it again changes nothing. Each demo object is looked up by its natural key
 //! first and left as it is when found:
@@ -21,6 +23,7 @@
 
 use crate::api::applications as flow;
 use crate::api::whitelist as whitelist_flow;
+use crate::api::{accounts, brands as brand_flow, seasons as season_flow};
 use crate::auth::UserCaller;
 use crate::auth::password::{Hasher, NewPassword};
 use crate::domain::application::{
@@ -34,10 +37,10 @@ use crate::domain::user::{DisplayName, Email, Role};
 use crate::domain::whitelist::{Reason, WhitelistAction};
 use crate::error::ApiError;
 use crate::store::applications::{self as apps, Change, Row};
-use crate::store::audit::{self, Actor, Event};
-use crate::store::brands::{self as brand_store, NewBrand};
+use crate::store::audit::Actor;
+use crate::store::brands as brand_store;
 use crate::store::seasons::{self, Season};
-use crate::store::users::{self, NewUser, User};
+use crate::store::users::{self, User};
 use crate::store::whitelist;
 use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
@@ -782,32 +785,16 @@ async fn ensure_users(
                 let email = Email::parse("email", l.email).map_err(|e| anyhow!(e.message))?;
                 let name =
                     DisplayName::parse("display_name", l.name).map_err(|e| anyhow!(e.message))?;
-                let user = users::insert(
-                    conn,
-                    NewUser {
-                        email: &email,
-                        display_name: &name,
-                        role: l.role,
-                        password_hash: &hash,
-                    },
-                )
-                .await?;
                 // As the API does: the first admin comes from the command line, staff are
                 // made by an admin, marketers sign up themselves.
                 let actor = match l.role {
-                    Role::Admin => Actor::SYSTEM,
-                    Role::Reviewer => Actor::from(&people[ADMIN]),
-                    Role::Marketer => Actor {
-                        id: Some(user.id),
-                        role: Role::Marketer.as_str(),
-                    },
+                    Role::Admin => Some(Actor::SYSTEM),
+                    Role::Reviewer => Some(Actor::from(&people[ADMIN])),
+                    Role::Marketer => None,
                 };
-                audit::record(
-                    conn,
-                    actor,
-                    Event::new("user", user.id, "create").status(None, "active"),
-                )
-                .await?;
+                let user = accounts::insert_user(conn, actor, &email, &name, l.role, &hash)
+                    .await
+                    .map_err(refused)?;
                 report
                     .created
                     .push(format!("user {} ({})", user.email, l.role));
@@ -839,13 +826,9 @@ async fn ensure_season(
     let spec = spec
         .validate()
         .map_err(|errs| anyhow!("the demo season {code} breaks a rule: {errs:?}"))?;
-    let season = seasons::insert(conn, &spec).await?;
-    audit::record(
-        conn,
-        Actor::from(admin),
-        Event::new("season", season.id, "create").note(Some(&season.code)),
-    )
-    .await?;
+    let season = season_flow::insert_season(conn, admin, &spec)
+        .await
+        .map_err(refused)?;
     report.created.push(format!(
         "season {} \"{}\" ({})",
         season.code,
@@ -867,58 +850,23 @@ async fn ensure_brand(
         return Ok(id);
     }
     let name = BrandName::parse(b.name).map_err(|e| anyhow!(e.message))?;
-    let created = brand_store::insert(
-        conn,
-        NewBrand {
-            name: &name,
-            kind: b.kind,
-            url: &url,
-            created_by: owner.id,
-        },
-    )
-    .await?;
-    brand_store::add_member(conn, created.id, owner.id, MemberRole::Owner, owner.id).await?;
-    audit::record(
-        conn,
-        Actor::from(owner),
-        Event::new("brand", created.id, "create").status(None, Verification::Pending.as_str()),
-    )
-    .await?;
+    let created = brand_flow::insert_brand(conn, owner, &name, b.kind, &url)
+        .await
+        .map_err(refused)?;
     let mut standing = Verification::Pending;
     if let Some((reviewer, note)) = b.verified_by {
         let reviewer = &people[reviewer];
         let note = brand::decision_note(VerificationDecision::Verified, Some(note))
             .map_err(|e| anyhow!(e.message))?;
         standing = Verification::Verified;
-        brand_store::set_verification(conn, created.id, standing, note.as_deref(), reviewer.id)
-            .await?;
-        audit::record(
-            conn,
-            Actor::from(reviewer),
-            Event::new("brand", created.id, "verify")
-                .status(Some(Verification::Pending.as_str()), standing.as_str())
-                .note(note.as_deref()),
-        )
-        .await?;
+        brand_flow::set_verification(conn, reviewer, created.id, standing, note.as_deref())
+            .await
+            .map_err(refused)?;
     }
     if b.agency {
-        let agency = &people[AGENCY];
-        let member =
-            brand_store::add_member(conn, created.id, agency.id, MemberRole::Member, owner.id)
-                .await?
-                .context("the agency is a member of a brand created just now")?;
-        let note = format!(
-            "{} {} as {}",
-            member.user_id,
-            member.email,
-            MemberRole::Member.as_str()
-        );
-        audit::record(
-            conn,
-            Actor::from(owner),
-            Event::new("brand", created.id, "add_member").note(Some(&note)),
-        )
-        .await?;
+        brand_flow::add_member_by_email(conn, owner, created.id, AGENCY, MemberRole::Member)
+            .await
+            .map_err(refused)?;
     }
     report.created.push(format!(
         "brand {} ({}, {}, {})",
@@ -944,25 +892,11 @@ async fn ensure_application(
     {
         return Ok(());
     }
-    // What POST /applications checks and writes.
     let member = &people[a.by];
-    if !brand_store::is_member(conn, member.id, brand_id).await? {
-        bail!("{} is not a member of the brand", a.by);
-    }
     let parts = a.parts(season.starts_at, season.ends_at);
-    let mut errs = Vec::new();
-    rules::check_title(&mut errs, a.title);
-    parts.check(&mut errs);
-    if !errs.is_empty() {
-        return Err(refused(ApiError::validation(errs)));
-    }
-    let row = apps::insert(conn, brand_id, season.id, a.title, &parts, member.id).await?;
-    audit::record(
-        conn,
-        Actor::from(member),
-        Event::new("application", row.id, "create").status(None, "draft"),
-    )
-    .await?;
+    let row = flow::create_draft(conn, member, brand_id, season.id, a.title, &parts)
+        .await
+        .map_err(refused)?;
     let mut status = row.status;
     for step in a.steps {
         status = take(conn, row.id, member, people, *step).await?.status;

@@ -122,18 +122,34 @@ pub async fn create(
         budget: b.budget,
         targeting: b.targeting,
     };
-    let mut errs = Vec::new();
-    rules::check_title(&mut errs, &b.title);
-    parts.check(&mut errs);
     let mut tx = state.pool.begin().await?;
-    if !brands::is_member(&mut tx, caller.id, b.brand_id).await? {
+    let row = create_draft(&mut tx, &caller, b.brand_id, b.season_id, &b.title, &parts).await?;
+    tx.commit().await?;
+    Ok(answer(actix_web::http::StatusCode::CREATED, row))
+}
+
+/// What POST /applications checks and writes, inside the caller's transaction (also used
+/// by `crate::demo`): the title and parts, that the caller is a member of the brand and
+/// that the season exists; then the draft and its audit event.
+pub async fn create_draft(
+    conn: &mut PgConnection,
+    caller: &UserCaller,
+    brand_id: Uuid,
+    season_id: Uuid,
+    title: &str,
+    parts: &Parts,
+) -> Result<Row> {
+    let mut errs = Vec::new();
+    rules::check_title(&mut errs, title);
+    parts.check(&mut errs);
+    if !brands::is_member(&mut *conn, caller.id, brand_id).await? {
         errs.push(FieldError::new(
             "brand_id",
             "unknown_brand",
             "No brand of yours has this id.",
         ));
     }
-    if seasons::share(&mut tx, b.season_id).await?.is_none() {
+    if seasons::share(&mut *conn, season_id).await?.is_none() {
         errs.push(FieldError::new(
             "season_id",
             "unknown_season",
@@ -142,22 +158,21 @@ pub async fn create(
     }
     finish(errs)?;
     let row = store::insert(
-        &mut tx,
-        b.brand_id,
-        b.season_id,
-        b.title.trim(),
-        &parts,
+        &mut *conn,
+        brand_id,
+        season_id,
+        title.trim(),
+        parts,
         caller.id,
     )
     .await?;
     audit::record(
-        &mut tx,
-        Actor::from(&caller),
+        conn,
+        Actor::from(caller),
         Event::new("application", row.id, "create").status(None, "draft"),
     )
     .await?;
-    tx.commit().await?;
-    Ok(answer(actix_web::http::StatusCode::CREATED, row))
+    Ok(row)
 }
 
 #[derive(Deserialize, IntoParams)]
