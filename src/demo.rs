@@ -323,6 +323,23 @@ enum Step {
     Suspend(&'static str, &'static str),
 }
 
+impl Step {
+    /// The lifecycle action and the reviewer who takes it (`None`: the creator); `None`
+    /// for a suspension, which is a step of the whitelist entry, not of the application.
+    fn action(self) -> Option<(Action, Option<&'static str>)> {
+        Some(match self {
+            Step::Submit => (Action::Submit, None),
+            Step::Withdraw => (Action::Withdraw, None),
+            Step::Appeal => (Action::Appeal, None),
+            Step::Claim(r) => (Action::Claim, Some(r)),
+            Step::Approve(r) => (Action::Approve, Some(r)),
+            Step::Reject(r, ..) => (Action::Reject, Some(r)),
+            Step::RequestChanges(r, ..) => (Action::RequestChanges, Some(r)),
+            Step::Suspend(..) => return None,
+        })
+    }
+}
+
 struct DemoApp {
     brand: usize,
     season: Which,
@@ -916,16 +933,13 @@ async fn take(
     people: &People,
     step: Step,
 ) -> anyhow::Result<Row> {
-    let (caller, action) = match step {
-        Step::Submit => (member, Action::Submit),
-        Step::Withdraw => (member, Action::Withdraw),
-        Step::Appeal => (member, Action::Appeal),
-        Step::Claim(r) => (&people[r], Action::Claim),
-        Step::Approve(r) => (&people[r], Action::Approve),
-        Step::Reject(r, ..) => (&people[r], Action::Reject),
-        Step::RequestChanges(r, ..) => (&people[r], Action::RequestChanges),
-        Step::Suspend(r, reason) => return suspend(conn, id, &people[r], reason).await,
+    if let Step::Suspend(r, reason) = step {
+        return suspend(conn, id, &people[r], reason).await;
+    }
+    let Some((action, reviewer)) = step.action() else {
+        unreachable!("only a suspension has no action")
     };
+    let caller = reviewer.map_or(member, |r| &people[r]);
     let (row, to) = flow::lock_for(conn, caller, id, action)
         .await
         .map_err(refused)?;
@@ -1068,22 +1082,16 @@ mod tests {
         for a in &APPLICATIONS {
             let mut status = Status::Draft;
             for step in a.steps {
-                let (action, party) = match step {
-                    Step::Submit => (Action::Submit, Party::Member),
-                    Step::Withdraw => (Action::Withdraw, Party::Member),
-                    Step::Appeal => (Action::Appeal, Party::Member),
-                    Step::Claim(_) => (Action::Claim, Party::Staff),
-                    Step::Approve(_) => (Action::Approve, Party::Staff),
-                    Step::Reject(_, code, _) | Step::RequestChanges(_, code, _) => {
-                        assert!(rules::is_reason_code(code));
-                        let action = if matches!(step, Step::Reject(..)) {
-                            Action::Reject
-                        } else {
-                            Action::RequestChanges
-                        };
-                        (action, Party::Staff)
-                    }
-                    Step::Suspend(..) => continue,
+                if let Step::Reject(_, code, _) | Step::RequestChanges(_, code, _) = step {
+                    assert!(rules::is_reason_code(code));
+                }
+                let Some((action, reviewer)) = step.action() else {
+                    continue;
+                };
+                let party = if reviewer.is_some() {
+                    Party::Staff
+                } else {
+                    Party::Member
                 };
                 status = apply(status, action, party).expect("an allowed step");
             }
