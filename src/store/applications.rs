@@ -5,8 +5,10 @@ use crate::api::page::{Cursor, List, PageParams};
 use crate::domain::application::{Budget, Creative, Landing, Parts, Status, Targeting, Window};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgPool, QueryBuilder};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -109,6 +111,7 @@ impl Row {
 
     pub fn into_api(self) -> Application {
         let parts = self.parts();
+        let status = self.status();
         let decision = match (self.decision, self.decided_by, self.decided_at) {
             (Some(decision), Some(decided_by), Some(decided_at)) => Some(Decision {
                 decision,
@@ -129,7 +132,7 @@ impl Row {
             requested_window: parts.requested_window,
             budget: parts.budget,
             targeting: parts.targeting,
-            status: Status::parse(&self.status).unwrap_or(Status::Draft),
+            status,
             version: self.version,
             appeal: self.appeal,
             created_by: self.created_by,
@@ -152,7 +155,7 @@ pub async fn insert(
     created_by: Uuid,
 ) -> sqlx::Result<Row> {
     let id = Uuid::new_v4();
-    sqlx::query(
+    let q = sqlx::query(
         "INSERT INTO applications (id, brand_id, season_id, title, created_by, creative, landing, \
          requested_starts_at, requested_ends_at, budget_total_fen, budget_daily_cap_fen, \
          budget_cpm_bid_fen, targeting) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
@@ -161,17 +164,8 @@ pub async fn insert(
     .bind(brand_id)
     .bind(season_id)
     .bind(title)
-    .bind(created_by)
-    .bind(p.creative.clone().map(Json))
-    .bind(p.landing.clone().map(Json))
-    .bind(p.requested_window.map(|w| w.starts_at))
-    .bind(p.requested_window.map(|w| w.ends_at))
-    .bind(p.budget.map(|b| b.total_fen))
-    .bind(p.budget.and_then(|b| b.daily_cap_fen))
-    .bind(p.budget.map(|b| b.cpm_bid_fen))
-    .bind(p.targeting.clone().map(Json))
-    .execute(&mut *conn)
-    .await?;
+    .bind(created_by);
+    bind_parts(q, p).execute(&mut *conn).await?;
     get_for_update(conn, id)
         .await?
         .ok_or(sqlx::Error::RowNotFound)
@@ -184,34 +178,38 @@ pub async fn write_parts(
     title: Option<&str>,
     p: &Parts,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let q = sqlx::query(
         "UPDATE applications SET title = COALESCE($2, title), creative = $3, landing = $4, \
          requested_starts_at = $5, requested_ends_at = $6, budget_total_fen = $7, \
          budget_daily_cap_fen = $8, budget_cpm_bid_fen = $9, targeting = $10, \
          version = version + 1, updated_at = now() WHERE id = $1",
     )
     .bind(id)
-    .bind(title)
-    .bind(p.creative.clone().map(Json))
-    .bind(p.landing.clone().map(Json))
-    .bind(p.requested_window.map(|w| w.starts_at))
-    .bind(p.requested_window.map(|w| w.ends_at))
-    .bind(p.budget.map(|b| b.total_fen))
-    .bind(p.budget.and_then(|b| b.daily_cap_fen))
-    .bind(p.budget.map(|b| b.cpm_bid_fen))
-    .bind(p.targeting.clone().map(Json))
-    .execute(conn)
-    .await?;
+    .bind(title);
+    bind_parts(q, p).execute(conn).await?;
     Ok(())
+}
+
+/// Binds the parts as the next eight parameters, in the order insert and write_parts
+/// name the columns: creative, landing, requested_starts_at, requested_ends_at,
+/// budget_total_fen, budget_daily_cap_fen, budget_cpm_bid_fen, targeting.
+fn bind_parts<'q>(
+    q: Query<'q, Postgres, PgArguments>,
+    p: &Parts,
+) -> Query<'q, Postgres, PgArguments> {
+    q.bind(p.creative.clone().map(Json))
+        .bind(p.landing.clone().map(Json))
+        .bind(p.requested_window.map(|w| w.starts_at))
+        .bind(p.requested_window.map(|w| w.ends_at))
+        .bind(p.budget.map(|b| b.total_fen))
+        .bind(p.budget.and_then(|b| b.daily_cap_fen))
+        .bind(p.budget.map(|b| b.cpm_bid_fen))
+        .bind(p.targeting.clone().map(Json))
 }
 
 /// The application, locked for this transaction. Visibility is the caller's to check.
 pub async fn get_for_update(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Row>> {
-    let mut qb = QueryBuilder::new(format!(
-        "SELECT {COLUMNS} FROM applications a WHERE a.id = "
-    ));
-    qb.push_bind(id).push(" FOR UPDATE");
-    qb.build_query_as().fetch_optional(conn).await
+    visible(conn, Scope::All, id, true).await
 }
 
 /// The application if `scope` may see it (locked when `lock`).
