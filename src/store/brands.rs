@@ -88,19 +88,22 @@ pub async fn member_role(
 /// Locks the brand row: membership changes of one brand run one at a time, so the
 /// last-owner rule holds under concurrency.
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Brand>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM brands WHERE id = $1 FOR UPDATE"
-    )))
-    .bind(id)
-    .fetch_optional(conn)
-    .await
+    locked(conn, id, "FOR UPDATE").await
 }
 
 /// The brand, share-locked until the transaction ends: its kind and verification cannot
 /// change while an application is submitted or approved on them.
 pub async fn share(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Brand>> {
+    locked(conn, id, "FOR SHARE").await
+}
+
+async fn locked(
+    conn: &mut PgConnection,
+    id: Uuid,
+    lock: &'static str,
+) -> sqlx::Result<Option<Brand>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM brands WHERE id = $1 FOR SHARE"
+        "SELECT {COLUMNS} FROM brands WHERE id = $1 {lock}"
     )))
     .bind(id)
     .fetch_optional(conn)
