@@ -3,10 +3,12 @@
 //!
 //! The 618 and Double 11 seasons of the coming year (Asia/Shanghai), five brands, users of
 //! every role and applications in every status of SPEC §3, with the whitelist entries,
-//! campaigns and audit events the API would have written for them. It goes through the
-//! same rules as the API — `SeasonSpec::validate`, the domain parsers, the store
-//! functions and the lifecycle steps of `api::applications` (submit checks, four eyes,
-//! the approval transaction) — and does it all in one transaction.
+//! campaigns and audit events the API would have written for them. It takes the same
+//! steps as the API — `SeasonSpec::validate`, the domain parsers, and the steps the
+//! handlers take inside their transactions (`api::accounts::insert_user`,
+//! `api::seasons::insert_season`, `api::brands::{insert_brand, set_verification,
+//! add_member_by_email}`, `api::applications::create_draft` and the lifecycle steps,
+//! `api::whitelist::change_status`) — and does it all in one transaction.
 //!
 //! Running it again changes nothing. Each demo object is looked up by its natural key
 //! first and left as it is when found:
@@ -20,6 +22,8 @@
 //! Nothing is ever updated or deleted. Concurrent runs queue on an advisory lock.
 
 use crate::api::applications as flow;
+use crate::api::whitelist as whitelist_flow;
+use crate::api::{accounts, brands as brand_flow, seasons as season_flow};
 use crate::auth::UserCaller;
 use crate::auth::password::{Hasher, NewPassword};
 use crate::domain::application::{
@@ -33,10 +37,10 @@ use crate::domain::user::{DisplayName, Email, Role};
 use crate::domain::whitelist::{Reason, WhitelistAction};
 use crate::error::ApiError;
 use crate::store::applications::{self as apps, Change, Row};
-use crate::store::audit::{self, Actor, Event};
-use crate::store::brands::{self as brand_store, NewBrand};
+use crate::store::audit::Actor;
+use crate::store::brands as brand_store;
 use crate::store::seasons::{self, Season};
-use crate::store::users::{self, NewUser};
+use crate::store::users::{self, User};
 use crate::store::whitelist;
 use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
@@ -317,6 +321,23 @@ enum Step {
     RequestChanges(&'static str, &'static str, &'static str),
     /// Suspends the brand's whitelist entry for the season: reviewer, reason.
     Suspend(&'static str, &'static str),
+}
+
+impl Step {
+    /// The lifecycle action and the reviewer who takes it (`None`: the creator); `None`
+    /// for a suspension, which is a step of the whitelist entry, not of the application.
+    fn action(self) -> Option<(Action, Option<&'static str>)> {
+        Some(match self {
+            Step::Submit => (Action::Submit, None),
+            Step::Withdraw => (Action::Withdraw, None),
+            Step::Appeal => (Action::Appeal, None),
+            Step::Claim(r) => (Action::Claim, Some(r)),
+            Step::Approve(r) => (Action::Approve, Some(r)),
+            Step::Reject(r, ..) => (Action::Reject, Some(r)),
+            Step::RequestChanges(r, ..) => (Action::RequestChanges, Some(r)),
+            Step::Suspend(..) => return None,
+        })
+    }
 }
 
 struct DemoApp {
@@ -655,11 +676,7 @@ pub fn print_logins(present: &[&str]) {
 /// The demo accounts that exist with their demo role.
 pub async fn present_logins(pool: &PgPool) -> sqlx::Result<Vec<&'static str>> {
     let emails: Vec<&str> = LOGINS.iter().map(|l| l.email).collect();
-    let found: Vec<(String, String)> =
-        sqlx::query_as("SELECT lower(email), role FROM users WHERE lower(email) = ANY($1)")
-            .bind(&emails)
-            .fetch_all(pool)
-            .await?;
+    let found = users::roles_by_email(pool, &emails).await?;
     Ok(LOGINS
         .iter()
         .filter(|l| {
@@ -766,9 +783,9 @@ async fn ensure_users(
     // salt of their own would hide nothing, and each hash costs ~50 ms of CPU.
     let mut hash: Option<String> = None;
     for l in &LOGINS {
-        let id = match brand_store::user_by_email(conn, l.email).await? {
-            Some((id, _, role)) if role == l.role.as_str() => id,
-            Some((_, email, role)) => bail!(
+        let id = match users::by_email(&mut *conn, l.email).await? {
+            Some((User { id, role, .. }, _)) if role == l.role.as_str() => id,
+            Some((User { email, role, .. }, _)) => bail!(
                 "{email} belongs to an account that is a {role}, not a {}: the demo data was \
                  not loaded (nothing changed)",
                 l.role
@@ -785,32 +802,16 @@ async fn ensure_users(
                 let email = Email::parse("email", l.email).map_err(|e| anyhow!(e.message))?;
                 let name =
                     DisplayName::parse("display_name", l.name).map_err(|e| anyhow!(e.message))?;
-                let user = users::insert(
-                    conn,
-                    NewUser {
-                        email: &email,
-                        display_name: &name,
-                        role: l.role,
-                        password_hash: &hash,
-                    },
-                )
-                .await?;
                 // As the API does: the first admin comes from the command line, staff are
                 // made by an admin, marketers sign up themselves.
                 let actor = match l.role {
-                    Role::Admin => Actor::SYSTEM,
-                    Role::Reviewer => Actor::from(&people[ADMIN]),
-                    Role::Marketer => Actor {
-                        id: Some(user.id),
-                        role: Role::Marketer.as_str(),
-                    },
+                    Role::Admin => Some(Actor::SYSTEM),
+                    Role::Reviewer => Some(Actor::from(&people[ADMIN])),
+                    Role::Marketer => None,
                 };
-                audit::record(
-                    conn,
-                    actor,
-                    Event::new("user", user.id, "create").status(None, "active"),
-                )
-                .await?;
+                let user = accounts::insert_user(conn, actor, &email, &name, l.role, &hash)
+                    .await
+                    .map_err(refused)?;
                 report
                     .created
                     .push(format!("user {} ({})", user.email, l.role));
@@ -842,13 +843,9 @@ async fn ensure_season(
     let spec = spec
         .validate()
         .map_err(|errs| anyhow!("the demo season {code} breaks a rule: {errs:?}"))?;
-    let season = seasons::insert(conn, &spec).await?;
-    audit::record(
-        conn,
-        Actor::from(admin),
-        Event::new("season", season.id, "create").note(Some(&season.code)),
-    )
-    .await?;
+    let season = season_flow::insert_season(conn, admin, &spec)
+        .await
+        .map_err(refused)?;
     report.created.push(format!(
         "season {} \"{}\" ({})",
         season.code,
@@ -866,70 +863,27 @@ async fn ensure_brand(
 ) -> anyhow::Result<Uuid> {
     let owner = &people[b.owner];
     let url = StoreUrl::parse(b.url).map_err(|e| anyhow!(e.message))?;
-    let existing: Option<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM brands WHERE tmall_store_url = $1 AND created_by = $2 \
-         ORDER BY created_at, id LIMIT 1",
-    )
-    .bind(url.as_str())
-    .bind(owner.id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(id) = existing {
+    if let Some(id) = brand_store::id_by_url_and_creator(conn, &url, owner.id).await? {
         return Ok(id);
     }
     let name = BrandName::parse(b.name).map_err(|e| anyhow!(e.message))?;
-    let created = brand_store::insert(
-        conn,
-        NewBrand {
-            name: &name,
-            kind: b.kind,
-            url: &url,
-            created_by: owner.id,
-        },
-    )
-    .await?;
-    brand_store::add_member(conn, created.id, owner.id, MemberRole::Owner, owner.id).await?;
-    audit::record(
-        conn,
-        Actor::from(owner),
-        Event::new("brand", created.id, "create").status(None, Verification::Pending.as_str()),
-    )
-    .await?;
+    let created = brand_flow::insert_brand(conn, owner, &name, b.kind, &url)
+        .await
+        .map_err(refused)?;
     let mut standing = Verification::Pending;
     if let Some((reviewer, note)) = b.verified_by {
         let reviewer = &people[reviewer];
         let note = brand::decision_note(VerificationDecision::Verified, Some(note))
             .map_err(|e| anyhow!(e.message))?;
         standing = Verification::Verified;
-        brand_store::set_verification(conn, created.id, standing, note.as_deref(), reviewer.id)
-            .await?;
-        audit::record(
-            conn,
-            Actor::from(reviewer),
-            Event::new("brand", created.id, "verify")
-                .status(Some(Verification::Pending.as_str()), standing.as_str())
-                .note(note.as_deref()),
-        )
-        .await?;
+        brand_flow::set_verification(conn, reviewer, created.id, standing, note.as_deref())
+            .await
+            .map_err(refused)?;
     }
     if b.agency {
-        let agency = &people[AGENCY];
-        let member =
-            brand_store::add_member(conn, created.id, agency.id, MemberRole::Member, owner.id)
-                .await?
-                .context("the agency is a member of a brand created just now")?;
-        let note = format!(
-            "{} {} as {}",
-            member.user_id,
-            member.email,
-            MemberRole::Member.as_str()
-        );
-        audit::record(
-            conn,
-            Actor::from(owner),
-            Event::new("brand", created.id, "add_member").note(Some(&note)),
-        )
-        .await?;
+        brand_flow::add_member_by_email(conn, owner, created.id, AGENCY, MemberRole::Member)
+            .await
+            .map_err(refused)?;
     }
     report.created.push(format!(
         "brand {} ({}, {}, {})",
@@ -949,37 +903,17 @@ async fn ensure_application(
     people: &People,
     report: &mut Report,
 ) -> anyhow::Result<()> {
-    let existing: Option<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM applications WHERE brand_id = $1 AND season_id = $2 AND title = $3 \
-         LIMIT 1",
-    )
-    .bind(brand_id)
-    .bind(season.id)
-    .bind(a.title)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if existing.is_some() {
+    if apps::id_by_title(conn, brand_id, season.id, a.title)
+        .await?
+        .is_some()
+    {
         return Ok(());
     }
-    // What POST /applications checks and writes.
     let member = &people[a.by];
-    if !brand_store::is_member(conn, member.id, brand_id).await? {
-        bail!("{} is not a member of the brand", a.by);
-    }
     let parts = a.parts(season.starts_at, season.ends_at);
-    let mut errs = Vec::new();
-    rules::check_title(&mut errs, a.title);
-    parts.check(&mut errs);
-    if !errs.is_empty() {
-        return Err(refused(ApiError::validation(errs)));
-    }
-    let row = apps::insert(conn, brand_id, season.id, a.title, &parts, member.id).await?;
-    audit::record(
-        conn,
-        Actor::from(member),
-        Event::new("application", row.id, "create").status(None, "draft"),
-    )
-    .await?;
+    let row = flow::create_draft(conn, member, brand_id, season.id, a.title, &parts)
+        .await
+        .map_err(refused)?;
     let mut status = row.status;
     for step in a.steps {
         status = take(conn, row.id, member, people, *step).await?.status;
@@ -999,16 +933,13 @@ async fn take(
     people: &People,
     step: Step,
 ) -> anyhow::Result<Row> {
-    let (caller, action) = match step {
-        Step::Submit => (member, Action::Submit),
-        Step::Withdraw => (member, Action::Withdraw),
-        Step::Appeal => (member, Action::Appeal),
-        Step::Claim(r) => (&people[r], Action::Claim),
-        Step::Approve(r) => (&people[r], Action::Approve),
-        Step::Reject(r, ..) => (&people[r], Action::Reject),
-        Step::RequestChanges(r, ..) => (&people[r], Action::RequestChanges),
-        Step::Suspend(r, reason) => return suspend(conn, id, &people[r], reason).await,
+    if let Step::Suspend(r, reason) = step {
+        return suspend(conn, id, &people[r], reason).await;
+    }
+    let Some((action, reviewer)) = step.action() else {
+        unreachable!("only a suspension has no action")
     };
+    let caller = reviewer.map_or(member, |r| &people[r]);
     let (row, to) = flow::lock_for(conn, caller, id, action)
         .await
         .map_err(refused)?;
@@ -1057,22 +988,9 @@ async fn suspend(
         .await?
         .context("the brand has no whitelist entry for the season")?;
     let reason = Reason::parse(reason).map_err(|e| anyhow!(e.message))?;
-    let action = WhitelistAction::Suspend;
-    let from = entry.status;
-    let to = from
-        .apply(action)
-        .ok_or_else(|| refused(action.refused(from)))?;
-    whitelist::set_status(conn, entry.id, from, to, reason.as_str())
-        .await?
-        .context("the whitelist entry changed meanwhile")?;
-    audit::record(
-        conn,
-        Actor::from(reviewer),
-        Event::new("whitelist_entry", entry.id, action.as_str())
-            .status(Some(from.as_str()), to.as_str())
-            .note(Some(reason.as_str())),
-    )
-    .await?;
+    whitelist_flow::change_status(conn, reviewer, &entry, WhitelistAction::Suspend, &reason)
+        .await
+        .map_err(refused)?;
     Ok(row)
 }
 
@@ -1164,22 +1082,16 @@ mod tests {
         for a in &APPLICATIONS {
             let mut status = Status::Draft;
             for step in a.steps {
-                let (action, party) = match step {
-                    Step::Submit => (Action::Submit, Party::Member),
-                    Step::Withdraw => (Action::Withdraw, Party::Member),
-                    Step::Appeal => (Action::Appeal, Party::Member),
-                    Step::Claim(_) => (Action::Claim, Party::Staff),
-                    Step::Approve(_) => (Action::Approve, Party::Staff),
-                    Step::Reject(_, code, _) | Step::RequestChanges(_, code, _) => {
-                        assert!(rules::is_reason_code(code));
-                        let action = if matches!(step, Step::Reject(..)) {
-                            Action::Reject
-                        } else {
-                            Action::RequestChanges
-                        };
-                        (action, Party::Staff)
-                    }
-                    Step::Suspend(..) => continue,
+                if let Step::Reject(_, code, _) | Step::RequestChanges(_, code, _) = step {
+                    assert!(rules::is_reason_code(code));
+                }
+                let Some((action, reviewer)) = step.action() else {
+                    continue;
+                };
+                let party = if reviewer.is_some() {
+                    Party::Staff
+                } else {
+                    Party::Member
                 };
                 status = apply(status, action, party).expect("an allowed step");
             }

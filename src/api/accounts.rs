@@ -12,6 +12,7 @@ use crate::store::users::{self, Membership, NewUser, User};
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
 use std::sync::atomic::Ordering;
 use utoipa::ToSchema;
 
@@ -79,13 +80,28 @@ pub async fn create_user(
 ) -> Result<User> {
     let hash = state.hasher.hash(password).await?;
     let mut tx = state.pool.begin().await?;
+    let user = insert_user(&mut tx, actor, email, display_name, role, &hash).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// `create_user` inside the caller's transaction, with the password already hashed
+/// (also used by `crate::demo`). `actor: None` is the user creating themselves.
+pub async fn insert_user(
+    conn: &mut PgConnection,
+    actor: Option<Actor>,
+    email: &Email,
+    display_name: &DisplayName,
+    role: Role,
+    hash: &str,
+) -> Result<User> {
     let user = users::insert(
-        &mut tx,
+        &mut *conn,
         NewUser {
             email,
             display_name,
             role,
-            password_hash: &hash,
+            password_hash: hash,
         },
     )
     .await
@@ -95,12 +111,11 @@ pub async fn create_user(
         role: role.as_str(),
     });
     audit::record(
-        &mut tx,
+        conn,
         actor,
         Event::new("user", user.id, "create").status(None, "active"),
     )
     .await?;
-    tx.commit().await?;
     Ok(user)
 }
 

@@ -1,7 +1,7 @@
 //! Service keys for the ad-serving side.
 
 use crate::api::json::ApiJson;
-use crate::api::page::{Cursor, List, PageParams};
+use crate::api::page::{List, PageParams};
 use crate::auth::Session;
 use crate::auth::tokens::{self, API_KEY_PREFIX};
 use crate::error::{ApiError, FieldError, Problem, Result};
@@ -100,9 +100,7 @@ pub async fn list(
 ) -> Result<HttpResponse> {
     session.0.require_admin()?;
     let rows = api_keys::list(&state.pool, &page).await?;
-    Ok(HttpResponse::Ok().json(List::from_rows(rows, &page, |k| {
-        Cursor::new(k.created_at, k.id)
-    })))
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 /// Revoke a key: it stops working on every instance within a second.

@@ -7,12 +7,13 @@ use crate::domain::application::{
     self as rules, Action, Budget, Creative, Landing, Parts, Party, Status, Targeting,
     TransitionError, Window,
 };
+use crate::domain::season::SeasonState;
 use crate::domain::user::Role;
 use crate::error::{ApiError, FieldError, OnConstraint, Problem, Result};
 use crate::state::AppState;
 use crate::store::applications::{self as store, Application, Change, Filter, QueueItem, Row};
 use crate::store::audit::{self, Actor, AuditEvent, Event};
-use crate::store::{campaigns, whitelist};
+use crate::store::{Scope, brands, campaigns, seasons, whitelist};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -127,24 +128,34 @@ pub async fn create(
         budget: b.budget,
         targeting: b.targeting,
     };
-    let mut errs = Vec::new();
-    rules::check_title(&mut errs, &b.title);
-    parts.check(&mut errs);
     let mut tx = state.pool.begin().await?;
-    let member: Option<i32> =
-        sqlx::query_scalar("SELECT 1 FROM brand_members WHERE brand_id = $1 AND user_id = $2")
-            .bind(b.brand_id)
-            .bind(caller.id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if member.is_none() {
+    let row = create_draft(&mut tx, &caller, b.brand_id, b.season_id, &b.title, &parts).await?;
+    tx.commit().await?;
+    Ok(answer(actix_web::http::StatusCode::CREATED, row))
+}
+
+/// What POST /applications checks and writes, inside the caller's transaction (also used
+/// by `crate::demo`): the title and parts, that the caller is a member of the brand and
+/// that the season exists; then the draft and its audit event.
+pub async fn create_draft(
+    conn: &mut PgConnection,
+    caller: &UserCaller,
+    brand_id: Uuid,
+    season_id: Uuid,
+    title: &str,
+    parts: &Parts,
+) -> Result<Row> {
+    let mut errs = Vec::new();
+    rules::check_title(&mut errs, title);
+    parts.check(&mut errs);
+    if !brands::is_member(&mut *conn, caller.id, brand_id).await? {
         errs.push(FieldError::new(
             "brand_id",
             "unknown_brand",
             "No brand of yours has this id.",
         ));
     }
-    if store::season_windows(&mut tx, b.season_id).await?.is_none() {
+    if seasons::share(&mut *conn, season_id).await?.is_none() {
         errs.push(FieldError::new(
             "season_id",
             "unknown_season",
@@ -153,22 +164,21 @@ pub async fn create(
     }
     finish(errs)?;
     let row = store::insert(
-        &mut tx,
-        b.brand_id,
-        b.season_id,
-        b.title.trim(),
-        &parts,
+        &mut *conn,
+        brand_id,
+        season_id,
+        title.trim(),
+        parts,
         caller.id,
     )
     .await?;
     audit::record(
-        &mut tx,
-        Actor::from(&caller),
+        conn,
+        Actor::from(caller),
         Event::new("application", row.id, "create").status(None, "draft"),
     )
     .await?;
-    tx.commit().await?;
-    Ok(answer(actix_web::http::StatusCode::CREATED, row))
+    Ok(row)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -201,12 +211,8 @@ pub async fn list(
         season_id: q.season_id,
         brand_id: q.brand_id,
     };
-    let rows = store::list(&state.pool, &session.0, &f, &page).await?;
-    let rows_page = List::from_rows(rows, &page, |r| Cursor::new(r.created_at, r.id));
-    Ok(HttpResponse::Ok().json(List {
-        items: rows_page.items.into_iter().map(Row::into_api).collect(),
-        next_cursor: rows_page.next_cursor,
-    }))
+    let rows = store::list(&state.pool, Scope::from(&session.0), &f, &page).await?;
+    Ok(HttpResponse::Ok().json(rows.map(Row::into_api)))
 }
 
 /// One application, with its version as the ETag.
@@ -226,7 +232,7 @@ pub async fn get_one(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
     let mut conn = state.pool.acquire().await?;
-    let row = store::visible(&mut conn, &session.0, *id, false)
+    let row = store::visible(&mut conn, Scope::from(&session.0), *id, false)
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok(answer(actix_web::http::StatusCode::OK, row))
@@ -291,7 +297,7 @@ pub async fn lock_for(
     id: Uuid,
     action: Action,
 ) -> Result<(Row, Status)> {
-    let row = store::visible(conn, caller, id, true)
+    let row = store::visible(conn, Scope::from(caller), id, true)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let to = rules::apply(row.status(), action, party(caller)).map_err(|e| match e {
@@ -411,10 +417,10 @@ fn ineligibility(kind: &str, verification: &str) -> Option<&'static str> {
 }
 
 async fn check_brand(conn: &mut PgConnection, brand_id: Uuid) -> Result<()> {
-    let (kind, verification) = store::brand_standing(conn, brand_id)
+    let brand = brands::share(conn, brand_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    match ineligibility(&kind, &verification) {
+    match ineligibility(&brand.kind, &brand.verification) {
         Some(why) => Err(ApiError::unprocessable("brand_not_eligible", why)),
         None => Ok(()),
     }
@@ -453,16 +459,17 @@ pub async fn submit_change(conn: &mut PgConnection, row: &Row) -> Result<Change>
     let parts = row.parts();
     finish(parts.completeness())?;
     check_brand(conn, row.brand_id).await?;
-    let (open, close, starts, ends, now) = store::season_windows(conn, row.season_id)
+    let season = seasons::share(conn, row.season_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    if !(open <= now && now < close) {
+    if season.state != SeasonState::Accepting {
         return Err(ApiError::unprocessable(
             "season_not_accepting",
             "The season is not accepting applications now.",
         ));
     }
     let window = parts.requested_window.ok_or_else(ApiError::not_found)?;
+    let (starts, ends) = (season.starts_at, season.ends_at);
     if !window.within(starts, ends) {
         return Err(ApiError::unprocessable(
             "window_outside_season",
@@ -776,7 +783,7 @@ pub async fn approve(
 ) -> Result<Approval> {
     let action = Action::Approve;
     check_brand(&mut *conn, row.brand_id).await?;
-    let (_, _, season_starts, season_ends, _) = store::season_windows(&mut *conn, row.season_id)
+    let season = seasons::share(&mut *conn, row.season_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let window = row
@@ -797,8 +804,8 @@ pub async fn approve(
                 &mut *conn,
                 row.brand_id,
                 row.season_id,
-                season_starts,
-                season_ends,
+                season.starts_at,
+                season.ends_at,
                 row.id,
                 caller.id,
             )
@@ -861,7 +868,7 @@ pub async fn events(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
     let mut conn = state.pool.acquire().await?;
-    store::visible(&mut conn, &session.0, *id, false)
+    store::visible(&mut conn, Scope::from(&session.0), *id, false)
         .await?
         .ok_or_else(ApiError::not_found)?;
     drop(conn);

@@ -1,6 +1,6 @@
 //! The audit trail, for admins: every recorded change, filtered, newest first.
 
-use crate::api::page::{Cursor, List, PageParams};
+use crate::api::page::{List, PageParams};
 use crate::auth::Session;
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::state::AppState;
@@ -139,7 +139,7 @@ pub async fn list(
         }
     };
     let rows = audit::list(&state.pool, &filter, &page).await?;
-    Ok(HttpResponse::Ok().json(List::from_rows(rows, &page, |e| Cursor::new(e.at, e.id))))
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Brands, their members and their verification.
 
 use crate::api::json::ApiJson;
-use crate::api::page::{Cursor, List, PageParams};
+use crate::api::page::{List, PageParams};
 use crate::auth::{Session, UserCaller};
 use crate::domain::brand::{
     BrandKind, BrandName, MemberRole, StoreUrl, Verification, VerificationDecision, decision_note,
@@ -9,8 +9,10 @@ use crate::domain::brand::{
 use crate::domain::user::Role;
 use crate::error::{ApiError, Problem, Result};
 use crate::state::AppState;
+use crate::store::Scope;
 use crate::store::audit::{self, Actor, Event};
 use crate::store::brands::{self, Brand, BrandFilter, Member, NewBrand};
+use crate::store::users;
 use actix_web::{HttpResponse, delete, get, post, web};
 use serde::Deserialize;
 use sqlx::PgConnection;
@@ -73,27 +75,47 @@ pub async fn create(
         }
     };
     let mut tx = state.pool.begin().await?;
+    let brand = insert_brand(&mut tx, &caller, &name, b.kind, &url).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(brand))
+}
+
+/// Inserts the brand, makes a marketer who creates it its owner and writes the audit
+/// event, inside the caller's transaction (also used by `crate::demo`).
+pub async fn insert_brand(
+    conn: &mut PgConnection,
+    caller: &UserCaller,
+    name: &BrandName,
+    kind: BrandKind,
+    url: &StoreUrl,
+) -> Result<Brand> {
     let brand = brands::insert(
-        &mut tx,
+        &mut *conn,
         NewBrand {
-            name: &name,
-            kind: b.kind,
-            url: &url,
+            name,
+            kind,
+            url,
             created_by: caller.id,
         },
     )
     .await?;
     if caller.role == Role::Marketer {
-        brands::add_member(&mut tx, brand.id, caller.id, MemberRole::Owner, caller.id).await?;
+        brands::add_member(
+            &mut *conn,
+            brand.id,
+            caller.id,
+            MemberRole::Owner,
+            caller.id,
+        )
+        .await?;
     }
     audit::record(
-        &mut tx,
-        Actor::from(&caller),
+        conn,
+        Actor::from(caller),
         Event::new("brand", brand.id, "create").status(None, Verification::Pending.as_str()),
     )
     .await?;
-    tx.commit().await?;
-    Ok(HttpResponse::Created().json(brand))
+    Ok(brand)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -129,10 +151,8 @@ pub async fn list(
         q: q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
     };
     let mut conn = state.pool.acquire().await?;
-    let rows = brands::list(&mut conn, &session.0, &filter, &page).await?;
-    Ok(HttpResponse::Ok().json(List::from_rows(rows, &page, |b| {
-        Cursor::new(b.created_at, b.id)
-    })))
+    let rows = brands::list(&mut conn, Scope::from(&session.0), &filter, &page).await?;
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 /// One brand.
@@ -152,7 +172,7 @@ pub async fn get_one(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
     let mut conn = state.pool.acquire().await?;
-    let brand = brands::visible(&mut conn, &session.0, id.into_inner())
+    let brand = brands::visible(&mut conn, Scope::from(&session.0), id.into_inner())
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok(HttpResponse::Ok().json(brand))
@@ -185,7 +205,9 @@ async fn authorize_members(
     let exists = if lock {
         brands::lock(conn, brand_id).await?.is_some()
     } else {
-        brands::visible(conn, caller, brand_id).await?.is_some()
+        brands::visible(conn, Scope::from(caller), brand_id)
+            .await?
+            .is_some()
     };
     if !exists {
         return Err(ApiError::not_found());
@@ -228,20 +250,33 @@ pub async fn add_member(
     let b = body.0;
     let mut tx = state.pool.begin().await?;
     authorize_members(&mut tx, &caller, brand_id, true).await?;
-    let (user_id, email, role) =
-        brands::user_by_email(&mut tx, &b.email)
-            .await?
-            .ok_or_else(|| {
-                ApiError::invalid_field("email", "user_not_found", "No account has this email.")
-            })?;
-    if role != Role::Marketer.as_str() {
+    let member = add_member_by_email(&mut tx, &caller, brand_id, &b.email, b.role).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(member))
+}
+
+/// Adds the marketer with this email to the brand and writes the audit event, inside
+/// the caller's transaction (also used by `crate::demo`). Whether the caller may manage
+/// the brand's members is theirs to check first (`authorize_members`).
+pub async fn add_member_by_email(
+    conn: &mut PgConnection,
+    caller: &UserCaller,
+    brand_id: Uuid,
+    email: &str,
+    role: MemberRole,
+) -> Result<Member> {
+    let (user, _) = users::by_email(&mut *conn, email).await?.ok_or_else(|| {
+        ApiError::invalid_field("email", "user_not_found", "No account has this email.")
+    })?;
+    let (user_id, email) = (user.id, user.email);
+    if user.role != Role::Marketer.as_str() {
         return Err(ApiError::invalid_field(
             "email",
             "not_a_marketer",
             "Only marketer accounts can be members of a brand.",
         ));
     }
-    let member = brands::add_member(&mut tx, brand_id, user_id, b.role, caller.id)
+    let member = brands::add_member(&mut *conn, brand_id, user_id, role, caller.id)
         .await?
         .ok_or_else(|| {
             ApiError::conflict(
@@ -249,15 +284,14 @@ pub async fn add_member(
                 "This user is already a member of the brand.",
             )
         })?;
-    let note = format!("{user_id} {email} as {}", b.role.as_str());
+    let note = format!("{user_id} {email} as {}", role.as_str());
     audit::record(
-        &mut tx,
-        Actor::from(&caller),
+        conn,
+        Actor::from(caller),
         Event::new("brand", brand_id, "add_member").note(Some(&note)),
     )
     .await?;
-    tx.commit().await?;
-    Ok(HttpResponse::Created().json(member))
+    Ok(member)
 }
 
 /// The brand's members, newest first.
@@ -287,9 +321,7 @@ pub async fn list_members(
     let mut conn = state.pool.acquire().await?;
     authorize_members(&mut conn, &caller, brand_id, false).await?;
     let rows = brands::members(&mut conn, brand_id, &page).await?;
-    Ok(HttpResponse::Ok().json(List::from_rows(rows, &page, |m| {
-        Cursor::new(m.added_at, m.user_id)
-    })))
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 /// Remove a member; the brand's last owner cannot be removed.
@@ -377,18 +409,32 @@ pub async fn verify(
         VerificationDecision::Rejected => Verification::Rejected,
     };
     let mut tx = state.pool.begin().await?;
-    let before = brands::lock(&mut tx, brand_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let brand = brands::set_verification(&mut tx, brand_id, to, note.as_deref(), caller.id).await?;
-    audit::record(
-        &mut tx,
-        Actor::from(&caller),
-        Event::new("brand", brand_id, "verify")
-            .status(Some(&before.verification), to.as_str())
-            .note(note.as_deref()),
-    )
-    .await?;
+    let brand = set_verification(&mut tx, &caller, brand_id, to, note.as_deref()).await?;
     tx.commit().await?;
     Ok(HttpResponse::Ok().json(brand))
+}
+
+/// Records the verification decision and its audit event, inside the caller's
+/// transaction (also used by `crate::demo`); the note is checked beforehand
+/// (`decision_note`).
+pub async fn set_verification(
+    conn: &mut PgConnection,
+    caller: &UserCaller,
+    brand_id: Uuid,
+    to: Verification,
+    note: Option<&str>,
+) -> Result<Brand> {
+    let before = brands::lock(&mut *conn, brand_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let brand = brands::set_verification(&mut *conn, brand_id, to, note, caller.id).await?;
+    audit::record(
+        conn,
+        Actor::from(caller),
+        Event::new("brand", brand_id, "verify")
+            .status(Some(&before.verification), to.as_str())
+            .note(note),
+    )
+    .await?;
+    Ok(brand)
 }

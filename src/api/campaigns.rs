@@ -1,15 +1,15 @@
 //! Campaigns: what an approved application became. Brand members pause and resume them;
 //! a reviewer may pause (stop an ad at once) but only the brand or an admin resumes.
 
-use crate::api::page::{Cursor, List, PageParams};
+use crate::api::page::{List, PageParams};
 use crate::auth::{Session, UserCaller};
 use crate::domain::campaign::{CampaignState, PauseAction, run_label};
 use crate::domain::user::Role;
 use crate::error::{ApiError, Problem, Result};
 use crate::state::AppState;
+use crate::store::Scope;
 use crate::store::audit::{self, Actor, Event};
 use crate::store::campaigns::{self, Campaign, CampaignFilter};
-use crate::store::whitelist::Scope;
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -55,9 +55,7 @@ pub async fn list(
         state: q.state,
     };
     let rows = campaigns::list(&state.pool, &filter, Scope::from(&session.0), &page).await?;
-    Ok(HttpResponse::Ok().json(List::from_rows(rows, &page, |c| {
-        Cursor::new(c.created_at, c.id)
-    })))
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 /// One campaign, with its state now.

@@ -107,18 +107,32 @@ pub struct List<T> {
 impl<T> List<T> {
     /// Builds the page from `rows` fetched with `page.fetch()`; `key` gives an item's cursor.
     pub fn from_rows(mut rows: Vec<T>, page: &PageParams, key: impl Fn(&T) -> Cursor) -> Self {
-        let more = rows.len() as i64 > page.limit;
-        rows.truncate(page.limit as usize);
-        let next_cursor = if more {
-            rows.last().map(|r| key(r).encode())
-        } else {
-            None
-        };
+        let next = cut_page(&mut rows, page, key);
         Self {
             items: rows,
-            next_cursor,
+            next_cursor: next.map(|c| c.encode()),
         }
     }
+
+    /// The same page with each item turned into what the API shows.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> List<U> {
+        List {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
+}
+
+/// Cuts `rows`, fetched with `page.fetch()`, to the page; the cursor of the next page
+/// when one follows.
+pub fn cut_page<T>(
+    rows: &mut Vec<T>,
+    page: &PageParams,
+    key: impl Fn(&T) -> Cursor,
+) -> Option<Cursor> {
+    let more = rows.len() as i64 > page.limit;
+    rows.truncate(page.limit as usize);
+    if more { rows.last().map(key) } else { None }
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! Promotional seasons: admins create and change them; everyone signed in reads them.
 
 use crate::api::json::ApiJson;
-use crate::api::page::{Cursor, List, PageParams};
-use crate::auth::Session;
+use crate::api::page::{List, PageParams};
+use crate::auth::{Session, UserCaller};
 use crate::domain::season::{DEFAULT_TIMEZONE, Phase, SeasonSpec, SeasonState};
 use crate::error::{ApiError, OnConstraint, Problem, Result};
 use crate::state::AppState;
@@ -12,6 +12,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use sqlx::PgConnection;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -98,17 +99,28 @@ pub async fn create(
     .validate()
     .map_err(ApiError::validation)?;
     let mut tx = state.pool.begin().await?;
-    let season = seasons::insert(&mut tx, &spec)
+    let season = insert_season(&mut tx, &caller, &spec).await?;
+    tx.commit().await?;
+    Ok(with_etag(HttpResponse::Created(), &season))
+}
+
+/// Inserts the validated season and writes its audit event, inside the caller's
+/// transaction (also used by `crate::demo`).
+pub async fn insert_season(
+    conn: &mut PgConnection,
+    caller: &UserCaller,
+    spec: &SeasonSpec,
+) -> Result<Season> {
+    let season = seasons::insert(&mut *conn, spec)
         .await
         .on_constraint("seasons_code_key", code_taken)?;
     audit::record(
-        &mut tx,
-        Actor::from(&caller),
+        conn,
+        Actor::from(caller),
         Event::new("season", season.id, "create").note(Some(&season.code)),
     )
     .await?;
-    tx.commit().await?;
-    Ok(with_etag(HttpResponse::Created(), &season))
+    Ok(season)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -137,9 +149,7 @@ pub async fn list(
 ) -> Result<HttpResponse> {
     let mut conn = state.pool.acquire().await?;
     let rows = seasons::list(&mut conn, q.state, &page).await?;
-    Ok(HttpResponse::Ok().json(List::from_rows(rows, &page, |s| {
-        Cursor::new(s.created_at, s.id)
-    })))
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 /// One season, by id or by code.

@@ -2,7 +2,7 @@
 
 use crate::api::accounts::{create_user, parse_account};
 use crate::api::json::ApiJson;
-use crate::api::page::{Cursor, List, PageParams};
+use crate::api::page::{List, PageParams};
 use crate::auth::Session;
 use crate::domain::user::Role;
 use crate::error::{ApiError, Problem, Result};
@@ -109,9 +109,7 @@ pub async fn list(
         q: q.q.filter(|s| !s.trim().is_empty()),
     };
     let rows = users::list(&state.pool, &filter, &page).await?;
-    Ok(HttpResponse::Ok().json(List::from_rows(rows, &page, |u| {
-        Cursor::new(u.created_at, u.id)
-    })))
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 /// Disable a user: they can no longer sign in and their sessions end at once.

@@ -2,20 +2,21 @@
 //! revoke entries; brand members read their own; everyone allowed may export CSV.
 
 use crate::api::json::ApiJson;
-use crate::api::page::{Cursor, List, PageParams};
+use crate::api::page::{Cursor, List, PageParams, cut_page};
 use crate::auth::{Session, UserCaller};
 use crate::domain::whitelist::{Reason, WhitelistAction, WhitelistStatus};
 use crate::error::{ApiError, OnConstraint, Problem, Result};
 use crate::state::AppState;
+use crate::store::Scope;
 use crate::store::audit::{self, Actor, Event};
-use crate::store::whitelist::{self, ExportRow, Scope, WhitelistEntry, WhitelistFilter};
+use crate::store::whitelist::{self, ExportRow, WhitelistEntry, WhitelistFilter};
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::{StreamExt, stream};
 use serde::Deserialize;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -72,9 +73,7 @@ pub async fn list(
         return export(state.pool.clone(), filter, scope).await;
     }
     let rows = whitelist::list(&state.pool, &filter, scope, &page).await?;
-    Ok(HttpResponse::Ok().json(List::from_rows(rows, &page, |w| {
-        Cursor::new(w.granted_at, w.id)
-    })))
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 /// One whitelist entry.
@@ -133,14 +132,7 @@ pub async fn suspend(
     id: web::Path<Uuid>,
     body: ApiJson<ReasonBody>,
 ) -> Result<HttpResponse> {
-    change(
-        &state,
-        session.0,
-        id.into_inner(),
-        &body.0.reason,
-        WhitelistAction::Suspend,
-    )
-    .await
+    change(state, session, id, body, WhitelistAction::Suspend).await
 }
 
 /// Reinstate a suspended entry.
@@ -164,14 +156,7 @@ pub async fn reinstate(
     id: web::Path<Uuid>,
     body: ApiJson<ReasonBody>,
 ) -> Result<HttpResponse> {
-    change(
-        &state,
-        session.0,
-        id.into_inner(),
-        &body.0.reason,
-        WhitelistAction::Reinstate,
-    )
-    .await
+    change(state, session, id, body, WhitelistAction::Reinstate).await
 }
 
 /// Revoke an entry, for good.
@@ -195,33 +180,42 @@ pub async fn revoke(
     id: web::Path<Uuid>,
     body: ApiJson<ReasonBody>,
 ) -> Result<HttpResponse> {
-    change(
-        &state,
-        session.0,
-        id.into_inner(),
-        &body.0.reason,
-        WhitelistAction::Revoke,
-    )
-    .await
+    change(state, session, id, body, WhitelistAction::Revoke).await
 }
 
+/// The body of suspend, reinstate and revoke.
 async fn change(
-    state: &AppState,
-    caller: UserCaller,
-    id: Uuid,
-    reason: &str,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<Uuid>,
+    body: ApiJson<ReasonBody>,
     action: WhitelistAction,
 ) -> Result<HttpResponse> {
+    let (caller, id) = (session.0, id.into_inner());
     let mut tx = state.pool.begin().await?;
     // A marketer learns only about entries of their own brands, so visibility comes first.
     let entry = whitelist::by_id(&mut tx, id, Scope::from(&caller), caller.is_staff())
         .await?
         .ok_or_else(ApiError::not_found)?;
     caller.require_staff()?;
-    let reason = Reason::parse(reason).map_err(|e| ApiError::validation(vec![e]))?;
+    let reason = Reason::parse(&body.0.reason).map_err(|e| ApiError::validation(vec![e]))?;
+    let updated = change_status(&mut tx, &caller, &entry, action, &reason).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(updated))
+}
+
+/// Moves the locked `entry` by `action` and writes the audit event, inside the caller's
+/// transaction (also used by `crate::demo`). Who may do it is the caller's to check.
+pub async fn change_status(
+    conn: &mut PgConnection,
+    caller: &UserCaller,
+    entry: &WhitelistEntry,
+    action: WhitelistAction,
+    reason: &Reason,
+) -> Result<WhitelistEntry> {
     let from = entry.status;
     let to = from.apply(action).ok_or_else(|| action.refused(from))?;
-    let updated = whitelist::set_status(&mut tx, id, from, to, reason.as_str())
+    let updated = whitelist::set_status(&mut *conn, entry.id, from, to, reason.as_str())
         .await
         .on_constraint(whitelist::UNIQUE_OPEN, || {
             ApiError::conflict(
@@ -231,15 +225,14 @@ async fn change(
         })?
         .ok_or_else(|| action.refused(from))?;
     audit::record(
-        &mut tx,
-        Actor::from(&caller),
-        Event::new("whitelist_entry", id, action.as_str())
+        conn,
+        Actor::from(caller),
+        Event::new("whitelist_entry", entry.id, action.as_str())
             .status(Some(from.as_str()), to.as_str())
             .note(Some(reason.as_str())),
     )
     .await?;
-    tx.commit().await?;
-    Ok(HttpResponse::Ok().json(updated))
+    Ok(updated)
 }
 
 // ---- CSV export ----
@@ -302,13 +295,9 @@ async fn chunk(
         after,
     };
     let mut rows = whitelist::export_chunk(pool, filter, scope, &page).await?;
-    let next = if rows.len() as i64 > CSV_CHUNK {
-        rows.truncate(CSV_CHUNK as usize);
-        rows.last()
-            .map(|r| Cursor::new(r.entry.granted_at, r.entry.id))
-    } else {
-        None
-    };
+    let next = cut_page(&mut rows, &page, |r| {
+        Cursor::new(r.entry.granted_at, r.entry.id)
+    });
     Ok((rows, next))
 }
 

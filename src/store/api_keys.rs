@@ -1,5 +1,5 @@
-use super::push_keyset;
-use crate::api::page::PageParams;
+use super::fetch_page;
+use crate::api::page::{Cursor, List, PageParams};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool, QueryBuilder};
@@ -32,12 +32,14 @@ pub async fn insert(
     .await
 }
 
-pub async fn list(pool: &PgPool, page: &PageParams) -> sqlx::Result<Vec<ApiKey>> {
-    let mut qb = QueryBuilder::new(
+pub async fn list(pool: &PgPool, page: &PageParams) -> sqlx::Result<List<ApiKey>> {
+    let qb = QueryBuilder::new(
         "SELECT id, name, created_by, created_at, revoked_at FROM api_keys WHERE true",
     );
-    push_keyset(&mut qb, "created_at", "id", page);
-    qb.build_query_as().fetch_all(pool).await
+    fetch_page(qb, pool, ("created_at", "id"), page, |k: &ApiKey| {
+        Cursor::new(k.created_at, k.id)
+    })
+    .await
 }
 
 /// Revokes the key; `Some(true)` when it was active until now, `Some(false)` when it was

@@ -1,13 +1,14 @@
 //! Applications: reads filtered by the caller's brands, and guarded writes.
 
-use super::{push_brand_visibility, push_keyset};
-use crate::api::page::PageParams;
-use crate::auth::UserCaller;
+use super::{Scope, fetch_page};
+use crate::api::page::{Cursor, List, PageParams};
 use crate::domain::application::{Budget, Creative, Landing, Parts, Status, Targeting, Window};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgPool, QueryBuilder};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -115,6 +116,7 @@ impl Row {
 
     pub fn into_api(self) -> Application {
         let parts = self.parts();
+        let status = self.status();
         let decision = match (self.decision, self.decided_by, self.decided_at) {
             (Some(decision), Some(decided_by), Some(decided_at)) => Some(Decision {
                 decision,
@@ -135,7 +137,7 @@ impl Row {
             requested_window: parts.requested_window,
             budget: parts.budget,
             targeting: parts.targeting,
-            status: Status::parse(&self.status).unwrap_or(Status::Draft),
+            status,
             version: self.version,
             appeal: self.appeal,
             created_by: self.created_by,
@@ -158,7 +160,7 @@ pub async fn insert(
     created_by: Uuid,
 ) -> sqlx::Result<Row> {
     let id = Uuid::new_v4();
-    sqlx::query(
+    let q = sqlx::query(
         "INSERT INTO applications (id, brand_id, season_id, title, created_by, creative, landing, \
          requested_starts_at, requested_ends_at, budget_total_fen, budget_daily_cap_fen, \
          budget_cpm_bid_fen, targeting) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
@@ -167,17 +169,8 @@ pub async fn insert(
     .bind(brand_id)
     .bind(season_id)
     .bind(title)
-    .bind(created_by)
-    .bind(p.creative.clone().map(Json))
-    .bind(p.landing.clone().map(Json))
-    .bind(p.requested_window.map(|w| w.starts_at))
-    .bind(p.requested_window.map(|w| w.ends_at))
-    .bind(p.budget.map(|b| b.total_fen))
-    .bind(p.budget.and_then(|b| b.daily_cap_fen))
-    .bind(p.budget.map(|b| b.cpm_bid_fen))
-    .bind(p.targeting.clone().map(Json))
-    .execute(&mut *conn)
-    .await?;
+    .bind(created_by);
+    bind_parts(q, p).execute(&mut *conn).await?;
     get_for_update(conn, id)
         .await?
         .ok_or(sqlx::Error::RowNotFound)
@@ -190,40 +183,44 @@ pub async fn write_parts(
     title: Option<&str>,
     p: &Parts,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let q = sqlx::query(
         "UPDATE applications SET title = COALESCE($2, title), creative = $3, landing = $4, \
          requested_starts_at = $5, requested_ends_at = $6, budget_total_fen = $7, \
          budget_daily_cap_fen = $8, budget_cpm_bid_fen = $9, targeting = $10, \
          version = version + 1, updated_at = now() WHERE id = $1",
     )
     .bind(id)
-    .bind(title)
-    .bind(p.creative.clone().map(Json))
-    .bind(p.landing.clone().map(Json))
-    .bind(p.requested_window.map(|w| w.starts_at))
-    .bind(p.requested_window.map(|w| w.ends_at))
-    .bind(p.budget.map(|b| b.total_fen))
-    .bind(p.budget.and_then(|b| b.daily_cap_fen))
-    .bind(p.budget.map(|b| b.cpm_bid_fen))
-    .bind(p.targeting.clone().map(Json))
-    .execute(conn)
-    .await?;
+    .bind(title);
+    bind_parts(q, p).execute(conn).await?;
     Ok(())
+}
+
+/// Binds the parts as the next eight parameters, in the order insert and write_parts
+/// name the columns: creative, landing, requested_starts_at, requested_ends_at,
+/// budget_total_fen, budget_daily_cap_fen, budget_cpm_bid_fen, targeting.
+fn bind_parts<'q>(
+    q: Query<'q, Postgres, PgArguments>,
+    p: &Parts,
+) -> Query<'q, Postgres, PgArguments> {
+    q.bind(p.creative.clone().map(Json))
+        .bind(p.landing.clone().map(Json))
+        .bind(p.requested_window.map(|w| w.starts_at))
+        .bind(p.requested_window.map(|w| w.ends_at))
+        .bind(p.budget.map(|b| b.total_fen))
+        .bind(p.budget.and_then(|b| b.daily_cap_fen))
+        .bind(p.budget.map(|b| b.cpm_bid_fen))
+        .bind(p.targeting.clone().map(Json))
 }
 
 /// The application, locked for this transaction. Visibility is the caller's to check.
 pub async fn get_for_update(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Row>> {
-    let mut qb = QueryBuilder::new(format!(
-        "SELECT {COLUMNS} FROM applications a WHERE a.id = "
-    ));
-    qb.push_bind(id).push(" FOR UPDATE");
-    qb.build_query_as().fetch_optional(conn).await
+    visible(conn, Scope::All, id, true).await
 }
 
-/// The application if the caller may see it (locked when `lock`).
+/// The application if `scope` may see it (locked when `lock`).
 pub async fn visible(
     conn: &mut PgConnection,
-    caller: &UserCaller,
+    scope: Scope,
     id: Uuid,
     lock: bool,
 ) -> sqlx::Result<Option<Row>> {
@@ -231,7 +228,7 @@ pub async fn visible(
         "SELECT {COLUMNS} FROM applications a WHERE a.id = "
     ));
     qb.push_bind(id);
-    push_brand_visibility(&mut qb, caller, "a.brand_id");
+    scope.push(&mut qb, "a.brand_id");
     if lock {
         qb.push(" FOR UPDATE");
     }
@@ -246,12 +243,12 @@ pub struct Filter {
 
 pub async fn list(
     pool: &PgPool,
-    caller: &UserCaller,
+    scope: Scope,
     f: &Filter,
     page: &PageParams,
-) -> sqlx::Result<Vec<Row>> {
+) -> sqlx::Result<List<Row>> {
     let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM applications a WHERE true"));
-    push_brand_visibility(&mut qb, caller, "a.brand_id");
+    scope.push(&mut qb, "a.brand_id");
     if let Some(s) = f.status {
         qb.push(" AND a.status = ").push_bind(s.as_str());
     }
@@ -261,8 +258,10 @@ pub async fn list(
     if let Some(b) = f.brand_id {
         qb.push(" AND a.brand_id = ").push_bind(b);
     }
-    push_keyset(&mut qb, "a.created_at", "a.id", page);
-    qb.build_query_as().fetch_all(pool).await
+    fetch_page(qb, pool, ("a.created_at", "a.id"), page, |r: &Row| {
+        Cursor::new(r.created_at, r.id)
+    })
+    .await
 }
 
 /// What a transition changes besides the status.
@@ -353,35 +352,20 @@ pub async fn queue(
     qb.build_query_as().fetch_all(pool).await
 }
 
-/// The brand's kind and verification, for the eligibility rule.
-pub async fn brand_standing(
+/// The application of the brand for the season with this title, whatever its status.
+pub async fn id_by_title(
     conn: &mut PgConnection,
     brand_id: Uuid,
-) -> sqlx::Result<Option<(String, String)>> {
-    sqlx::query_as("SELECT kind, verification FROM brands WHERE id = $1 FOR SHARE")
-        .bind(brand_id)
-        .fetch_optional(conn)
-        .await
-}
-
-/// The season's windows: (applications_open_at, applications_close_at, starts_at, ends_at).
-pub async fn season_windows(
-    conn: &mut PgConnection,
     season_id: Uuid,
-) -> sqlx::Result<
-    Option<(
-        DateTime<Utc>,
-        DateTime<Utc>,
-        DateTime<Utc>,
-        DateTime<Utc>,
-        DateTime<Utc>,
-    )>,
-> {
-    sqlx::query_as(
-        "SELECT applications_open_at, applications_close_at, starts_at, ends_at, now() \
-         FROM seasons WHERE id = $1 FOR SHARE",
+    title: &str,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT id FROM applications WHERE brand_id = $1 AND season_id = $2 AND title = $3 \
+         LIMIT 1",
     )
+    .bind(brand_id)
     .bind(season_id)
+    .bind(title)
     .fetch_optional(conn)
     .await
 }

@@ -1,8 +1,8 @@
 //! The audit trail. Every write goes through `record`, inside the transaction of the
 //! change it records.
 
-use super::push_keyset;
-use crate::api::page::PageParams;
+use super::fetch_page;
+use crate::api::page::{Cursor, List, PageParams};
 use crate::auth::UserCaller;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -166,7 +166,7 @@ pub async fn list(
     pool: &PgPool,
     f: &AuditFilter,
     page: &PageParams,
-) -> sqlx::Result<Vec<AuditEvent>> {
+) -> sqlx::Result<List<AuditEvent>> {
     let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit_events WHERE true"));
     if let Some(t) = f.entity_type {
         qb.push(" AND entity_type = ").push_bind(t.as_str());
@@ -183,8 +183,10 @@ pub async fn list(
     if let Some(t) = f.until {
         qb.push(" AND at < ").push_bind(t);
     }
-    push_keyset(&mut qb, "at", "id", page);
-    qb.build_query_as().fetch_all(pool).await
+    fetch_page(qb, pool, ("at", "id"), page, |e: &AuditEvent| {
+        Cursor::new(e.at, e.id)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -1,8 +1,7 @@
 //! Brands and their members. Every read for a marketer is filtered by membership in SQL.
 
-use super::push_keyset;
-use crate::api::page::PageParams;
-use crate::auth::UserCaller;
+use super::{Scope, fetch_page};
+use crate::api::page::{Cursor, List, PageParams};
 use crate::domain::brand::{BrandKind, BrandName, MemberRole, StoreUrl, Verification};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -55,19 +54,15 @@ pub async fn insert(conn: &mut PgConnection, b: NewBrand<'_>) -> sqlx::Result<Br
     .await
 }
 
-/// The brand if the caller may see it: staff see every brand, a marketer only their own.
+/// The brand if `scope` may see it.
 pub async fn visible(
     conn: &mut PgConnection,
-    caller: &UserCaller,
+    scope: Scope,
     id: Uuid,
 ) -> sqlx::Result<Option<Brand>> {
     let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM brands WHERE id = "));
     qb.push_bind(id);
-    if !caller.is_staff() {
-        qb.push(" AND id IN (SELECT brand_id FROM brand_members WHERE user_id = ")
-            .push_bind(caller.id)
-            .push(")");
-    }
+    scope.push(&mut qb, "id");
     qb.build_query_as().fetch_optional(conn).await
 }
 
@@ -101,10 +96,40 @@ pub async fn member_role(
 /// Locks the brand row: membership changes of one brand run one at a time, so the
 /// last-owner rule holds under concurrency.
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Brand>> {
+    locked(conn, id, "FOR UPDATE").await
+}
+
+/// The brand, share-locked until the transaction ends: its kind and verification cannot
+/// change while an application is submitted or approved on them.
+pub async fn share(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Brand>> {
+    locked(conn, id, "FOR SHARE").await
+}
+
+async fn locked(
+    conn: &mut PgConnection,
+    id: Uuid,
+    lock: &'static str,
+) -> sqlx::Result<Option<Brand>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM brands WHERE id = $1 FOR UPDATE"
+        "SELECT {COLUMNS} FROM brands WHERE id = $1 {lock}"
     )))
     .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The brand `created_by` registered with this store URL, oldest first.
+pub async fn id_by_url_and_creator(
+    conn: &mut PgConnection,
+    url: &StoreUrl,
+    created_by: Uuid,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT id FROM brands WHERE tmall_store_url = $1 AND created_by = $2 \
+         ORDER BY created_at, id LIMIT 1",
+    )
+    .bind(url.as_str())
+    .bind(created_by)
     .fetch_optional(conn)
     .await
 }
@@ -117,16 +142,12 @@ pub struct BrandFilter {
 
 pub async fn list(
     conn: &mut PgConnection,
-    caller: &UserCaller,
+    scope: Scope,
     f: &BrandFilter,
     page: &PageParams,
-) -> sqlx::Result<Vec<Brand>> {
+) -> sqlx::Result<List<Brand>> {
     let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM brands WHERE true"));
-    if !caller.is_staff() {
-        qb.push(" AND id IN (SELECT brand_id FROM brand_members WHERE user_id = ")
-            .push_bind(caller.id)
-            .push(")");
-    }
+    scope.push(&mut qb, "id");
     if let Some(v) = f.verification {
         qb.push(" AND verification = ").push_bind(v.as_str());
     }
@@ -137,8 +158,10 @@ pub async fn list(
         qb.push(" AND name ILIKE ")
             .push_bind(format!("%{}%", super::escape_like(q)));
     }
-    push_keyset(&mut qb, "created_at", "id", page);
-    qb.build_query_as().fetch_all(conn).await
+    fetch_page(qb, conn, ("created_at", "id"), page, |b: &Brand| {
+        Cursor::new(b.created_at, b.id)
+    })
+    .await
 }
 
 /// Records a verification decision; returns the brand as it is now.
@@ -202,14 +225,16 @@ pub async fn members(
     conn: &mut PgConnection,
     brand_id: Uuid,
     page: &PageParams,
-) -> sqlx::Result<Vec<Member>> {
+) -> sqlx::Result<List<Member>> {
     let mut qb = QueryBuilder::new(
         "SELECT m.user_id, u.email, u.display_name, m.role, m.added_at \
          FROM brand_members m JOIN users u ON u.id = m.user_id WHERE m.brand_id = ",
     );
     qb.push_bind(brand_id);
-    push_keyset(&mut qb, "m.added_at", "m.user_id", page);
-    qb.build_query_as().fetch_all(conn).await
+    fetch_page(qb, conn, ("m.added_at", "m.user_id"), page, |m: &Member| {
+        Cursor::new(m.added_at, m.user_id)
+    })
+    .await
 }
 
 pub async fn owner_count(conn: &mut PgConnection, brand_id: Uuid) -> sqlx::Result<i64> {
@@ -234,15 +259,4 @@ pub async fn remove_member(
     .bind(user_id)
     .fetch_optional(conn)
     .await
-}
-
-/// A user as found by email (any case), for adding to a brand.
-pub async fn user_by_email(
-    conn: &mut PgConnection,
-    email: &str,
-) -> sqlx::Result<Option<(Uuid, String, String)>> {
-    sqlx::query_as("SELECT id, email, role FROM users WHERE lower(email) = lower($1)")
-        .bind(email.trim())
-        .fetch_optional(conn)
-        .await
 }

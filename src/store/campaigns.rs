@@ -1,9 +1,8 @@
 //! Campaigns, each with its state derived in SQL at read time so that lists can filter
 //! by it. The CASE below is `domain::campaign::CampaignState::derive`; keep them in step.
 
-use super::push_keyset;
-use super::whitelist::Scope;
-use crate::api::page::PageParams;
+use super::{Scope, fetch_page};
+use crate::api::page::{Cursor, List, PageParams};
 use crate::domain::campaign::CampaignState;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -109,7 +108,7 @@ pub async fn list(
     f: &CampaignFilter,
     scope: Scope,
     page: &PageParams,
-) -> sqlx::Result<Vec<Campaign>> {
+) -> sqlx::Result<List<Campaign>> {
     let mut qb = QueryBuilder::new(SELECT);
     if let Some(s) = f.season_id {
         qb.push(" AND c.season_id = ").push_bind(s);
@@ -122,8 +121,10 @@ pub async fn list(
             .push_bind(st.as_str());
     }
     scope.push(&mut qb, "c.brand_id");
-    push_keyset(&mut qb, "c.created_at", "c.id", page);
-    qb.build_query_as().fetch_all(pool).await
+    fetch_page(qb, pool, ("c.created_at", "c.id"), page, |c: &Campaign| {
+        Cursor::new(c.created_at, c.id)
+    })
+    .await
 }
 
 /// Sets the pause switch from `from` to `!from`; `None` when it is no longer `from`.

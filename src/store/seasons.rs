@@ -1,12 +1,14 @@
 //! Seasons. Their state is computed from the database clock, never stored.
 
-use super::push_keyset;
-use crate::api::page::PageParams;
+use super::fetch_page;
+use crate::api::page::{Cursor, List, PageParams};
 use crate::domain::season::{self, Phase, SeasonSpec, SeasonState};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sqlx::postgres::PgArguments;
+use sqlx::query::QueryAs;
 use sqlx::types::Json;
-use sqlx::{PgConnection, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 /// A season as the API shows it.
@@ -114,51 +116,47 @@ const COLUMNS: &str = "id, code, name, timezone, applications_open_at, applicati
      starts_at, ends_at, phases, version, created_at, now() AS db_now";
 
 pub async fn insert(conn: &mut PgConnection, s: &SeasonSpec) -> sqlx::Result<Season> {
-    let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let q = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO seasons (id, code, name, timezone, applications_open_at, \
          applications_close_at, starts_at, ends_at, phases) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
-    )))
-    .bind(Uuid::new_v4())
-    .bind(&s.code)
-    .bind(&s.name)
-    .bind(&s.timezone)
-    .bind(s.applications_open_at)
-    .bind(s.applications_close_at)
-    .bind(s.starts_at)
-    .bind(s.ends_at)
-    .bind(Json(&s.phases))
-    .fetch_one(conn)
-    .await?;
+    )));
+    let row: Row = bind_spec(q.bind(Uuid::new_v4()), s).fetch_one(conn).await?;
     Ok(row.into())
 }
 
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Season>> {
-    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM seasons WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(Into::into))
+    one(conn, "id = $1", id).await
 }
 
 pub async fn by_code(conn: &mut PgConnection, code: &str) -> sqlx::Result<Option<Season>> {
-    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM seasons WHERE code = $1"
-    )))
-    .bind(code)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(Into::into))
+    one(conn, "code = $1", code).await
 }
 
 /// The season, locked until the transaction ends.
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Season>> {
+    one(conn, "id = $1 FOR UPDATE", id).await
+}
+
+/// The season, share-locked until the transaction ends: its windows cannot change while
+/// an application is checked against them.
+pub async fn share(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Season>> {
+    one(conn, "id = $1 FOR SHARE", id).await
+}
+
+/// The season where `cond` holds of `$1` (a fixed string: it is spliced into the SQL).
+async fn one<'q, K>(
+    conn: &mut PgConnection,
+    cond: &'static str,
+    key: K,
+) -> sqlx::Result<Option<Season>>
+where
+    K: 'q + Send + sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres>,
+{
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM seasons WHERE id = $1 FOR UPDATE"
+        "SELECT {COLUMNS} FROM seasons WHERE {cond}"
     )))
-    .bind(id)
+    .bind(key)
     .fetch_optional(conn)
     .await?;
     Ok(row.map(Into::into))
@@ -168,7 +166,7 @@ pub async fn list(
     conn: &mut PgConnection,
     state: Option<SeasonState>,
     page: &PageParams,
-) -> sqlx::Result<Vec<Season>> {
+) -> sqlx::Result<List<Season>> {
     let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM seasons WHERE true"));
     // The same boundaries as `domain::season::state_at`, evaluated by the database.
     qb.push(match state {
@@ -180,9 +178,11 @@ pub async fn list(
         Some(SeasonState::Running) => " AND applications_close_at <= now() AND now() < ends_at",
         Some(SeasonState::Ended) => " AND ends_at <= now()",
     });
-    push_keyset(&mut qb, "created_at", "id", page);
-    let rows: Vec<Row> = qb.build_query_as().fetch_all(conn).await?;
-    Ok(rows.into_iter().map(Into::into).collect())
+    let rows = fetch_page(qb, conn, ("created_at", "id"), page, |r: &Row| {
+        Cursor::new(r.created_at, r.id)
+    })
+    .await?;
+    Ok(rows.map(Season::from))
 }
 
 /// Whether a campaign or a non-revoked whitelist entry of the season would lie outside
@@ -207,21 +207,26 @@ pub async fn would_strand(
 }
 
 pub async fn update(conn: &mut PgConnection, id: Uuid, s: &SeasonSpec) -> sqlx::Result<Season> {
-    let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let q = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE seasons SET code = $2, name = $3, timezone = $4, applications_open_at = $5, \
          applications_close_at = $6, starts_at = $7, ends_at = $8, phases = $9, \
          version = version + 1, updated_at = now() WHERE id = $1 RETURNING {COLUMNS}"
-    )))
-    .bind(id)
-    .bind(&s.code)
-    .bind(&s.name)
-    .bind(&s.timezone)
-    .bind(s.applications_open_at)
-    .bind(s.applications_close_at)
-    .bind(s.starts_at)
-    .bind(s.ends_at)
-    .bind(Json(&s.phases))
-    .fetch_one(conn)
-    .await?;
+    )));
+    let row: Row = bind_spec(q.bind(id), s).fetch_one(conn).await?;
     Ok(row.into())
+}
+
+/// Binds the fields of `s` as `$2` to `$9`, in the order insert and update name them.
+fn bind_spec<'q>(
+    q: QueryAs<'q, Postgres, Row, PgArguments>,
+    s: &'q SeasonSpec,
+) -> QueryAs<'q, Postgres, Row, PgArguments> {
+    q.bind(&s.code)
+        .bind(&s.name)
+        .bind(&s.timezone)
+        .bind(s.applications_open_at)
+        .bind(s.applications_close_at)
+        .bind(s.starts_at)
+        .bind(s.ends_at)
+        .bind(Json(&s.phases))
 }

@@ -1,9 +1,9 @@
-use super::push_keyset;
-use crate::api::page::PageParams;
+use super::fetch_page;
+use crate::api::page::{Cursor, List, PageParams};
 use crate::domain::user::{DisplayName, Email, Role};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool, QueryBuilder};
+use sqlx::{PgConnection, PgExecutor, PgPool, QueryBuilder};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -44,7 +44,10 @@ pub async fn insert(conn: &mut PgConnection, u: NewUser<'_>) -> sqlx::Result<Use
 }
 
 /// The user with this email (any case) and their password hash.
-pub async fn by_email(pool: &PgPool, email: &str) -> sqlx::Result<Option<(User, String)>> {
+pub async fn by_email<'c>(
+    conn: impl PgExecutor<'c>,
+    email: &str,
+) -> sqlx::Result<Option<(User, String)>> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
@@ -56,9 +59,17 @@ pub async fn by_email(pool: &PgPool, email: &str) -> sqlx::Result<Option<(User, 
          FROM users WHERE lower(email) = lower($1)",
     )
     .bind(email.trim())
-    .fetch_optional(pool)
+    .fetch_optional(conn)
     .await?;
     Ok(row.map(|r| (r.user, r.password_hash)))
+}
+
+/// The (lowercased) email and role of each account whose email is one of `emails`.
+pub async fn roles_by_email(pool: &PgPool, emails: &[&str]) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as("SELECT lower(email), role FROM users WHERE lower(email) = ANY($1)")
+        .bind(emails)
+        .fetch_all(pool)
+        .await
 }
 
 pub async fn by_id(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<User>> {
@@ -83,7 +94,7 @@ pub struct UserFilter {
     pub q: Option<String>,
 }
 
-pub async fn list(pool: &PgPool, f: &UserFilter, page: &PageParams) -> sqlx::Result<Vec<User>> {
+pub async fn list(pool: &PgPool, f: &UserFilter, page: &PageParams) -> sqlx::Result<List<User>> {
     let mut qb = QueryBuilder::new(
         "SELECT id, email, display_name, role, disabled, created_at FROM users WHERE true",
     );
@@ -101,8 +112,10 @@ pub async fn list(pool: &PgPool, f: &UserFilter, page: &PageParams) -> sqlx::Res
             .push_bind(pattern)
             .push(")");
     }
-    push_keyset(&mut qb, "created_at", "id", page);
-    qb.build_query_as().fetch_all(pool).await
+    fetch_page(qb, pool, ("created_at", "id"), page, |u: &User| {
+        Cursor::new(u.created_at, u.id)
+    })
+    .await
 }
 
 /// Marks the user disabled and ends all their sessions; returns the user as it was before.

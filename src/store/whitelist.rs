@@ -1,9 +1,8 @@
 //! Whitelist entries: one per (brand, season) that is not revoked, enforced by the
 //! unique index `whitelist_one_open_per_brand_season`.
 
-use super::push_keyset;
-use crate::api::page::PageParams;
-use crate::auth::UserCaller;
+use super::{Scope, fetch_page, push_keyset};
+use crate::api::page::{Cursor, List, PageParams};
 use crate::domain::whitelist::WhitelistStatus;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -33,37 +32,6 @@ pub struct ExportRow {
     pub entry: WhitelistEntry,
     pub brand_name: String,
     pub season_code: String,
-}
-
-/// Whose data a caller may see: staff see every brand, a marketer only brands they are
-/// a member of.
-#[derive(Debug, Clone, Copy)]
-pub enum Scope {
-    All,
-    MemberOf(Uuid),
-}
-
-impl From<&UserCaller> for Scope {
-    fn from(c: &UserCaller) -> Self {
-        if c.is_staff() {
-            Scope::All
-        } else {
-            Scope::MemberOf(c.id)
-        }
-    }
-}
-
-impl Scope {
-    /// Appends ` AND <col> IN (brands of the member)` when the scope is limited.
-    pub fn push(&self, qb: &mut QueryBuilder<sqlx::Postgres>, brand_col: &str) {
-        if let Scope::MemberOf(user) = *self {
-            qb.push(format_args!(
-                " AND {brand_col} IN (SELECT brand_id FROM brand_members WHERE user_id = "
-            ))
-            .push_bind(user)
-            .push(")");
-        }
-    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -175,13 +143,19 @@ pub async fn list(
     f: &WhitelistFilter,
     scope: Scope,
     page: &PageParams,
-) -> sqlx::Result<Vec<WhitelistEntry>> {
+) -> sqlx::Result<List<WhitelistEntry>> {
     let mut qb = QueryBuilder::new("SELECT ");
     qb.push(COLUMNS)
         .push(" FROM whitelist_entries w WHERE true");
     push_filter(&mut qb, f, scope);
-    push_keyset(&mut qb, "w.granted_at", "w.id", page);
-    qb.build_query_as().fetch_all(pool).await
+    fetch_page(
+        qb,
+        pool,
+        ("w.granted_at", "w.id"),
+        page,
+        |w: &WhitelistEntry| Cursor::new(w.granted_at, w.id),
+    )
+    .await
 }
 
 /// One chunk of the export, newest first, with brand name and season code.

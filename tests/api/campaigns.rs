@@ -1,7 +1,7 @@
 //! Campaigns: derived state, visibility, pause and resume.
 
+use crate::fixtures::{World, audit_count, brand, campaign, whitelist_entry, world};
 use crate::helpers::{TestApp, assert_problem, spawn};
-use crate::whitelist::{World, audit_count, brand, campaign, whitelist_entry, world};
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -48,6 +48,16 @@ async fn live(app: &TestApp, w: &World) -> Uuid {
     .await
 }
 
+/// POST /v1/campaigns/{id}/{action} (pause or resume) as the holder of `token`.
+async fn act(app: &TestApp, id: Uuid, action: &str, token: &str) -> reqwest::Response {
+    app.post(
+        &format!("/v1/campaigns/{id}/{action}"),
+        Some(token),
+        json!({}),
+    )
+    .await
+}
+
 async fn state_of(app: &TestApp, id: Uuid, token: &str) -> String {
     let res = app.get(&format!("/v1/campaigns/{id}"), token).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -64,84 +74,27 @@ async fn state_is_derived_with_precedence_and_filters_in_lists() {
     let now = Utc::now();
     let (d, h) = (Duration::days(1), Duration::hours(1));
     let live = live(&app, &w).await;
-    let scheduled = campaign(
-        &app,
-        w.brand,
-        w.season,
-        w.owner.id,
-        now + d,
-        now + d * 3,
-        false,
-    )
-    .await;
-    let paused = campaign(&app, w.brand, w.season, w.owner.id, now - d, now + d, true).await;
-    let paused_scheduled = campaign(
-        &app,
-        w.brand,
-        w.season,
-        w.owner.id,
-        now + d,
-        now + d * 2,
-        true,
-    )
-    .await;
-    let ended = campaign(
-        &app,
-        w.brand,
-        w.season,
-        w.owner.id,
-        now - d * 2,
-        now - h,
-        true,
-    )
-    .await;
+    // A campaign of one of the owner's brands in the world's season.
+    let make = |brand, starts_at, ends_at, paused| {
+        campaign(
+            &app, brand, w.season, w.owner.id, starts_at, ends_at, paused,
+        )
+    };
+    let scheduled = make(w.brand, now + d, now + d * 3, false).await;
+    let paused = make(w.brand, now - d, now + d, true).await;
+    let paused_scheduled = make(w.brand, now + d, now + d * 2, true).await;
+    let ended = make(w.brand, now - d * 2, now - h, true).await;
     // A brand whose entry is suspended, and one with no entry at all: halted, even when
     // paused or not yet started.
     let suspended_brand = brand(&app, &w.owner, "Suspended").await;
     whitelist_entry(&app, suspended_brand, w.season, "suspended", w.admin.id).await;
-    let halted1 = campaign(
-        &app,
-        suspended_brand,
-        w.season,
-        w.owner.id,
-        now - d,
-        now + d,
-        true,
-    )
-    .await;
+    let halted1 = make(suspended_brand, now - d, now + d, true).await;
     let bare_brand = brand(&app, &w.owner, "Bare").await;
-    let halted2 = campaign(
-        &app,
-        bare_brand,
-        w.season,
-        w.owner.id,
-        now + d,
-        now + d * 2,
-        false,
-    )
-    .await;
+    let halted2 = make(bare_brand, now + d, now + d * 2, false).await;
     let revoked_brand = brand(&app, &w.owner, "Revoked").await;
     whitelist_entry(&app, revoked_brand, w.season, "revoked", w.admin.id).await;
-    let halted3 = campaign(
-        &app,
-        revoked_brand,
-        w.season,
-        w.owner.id,
-        now - d,
-        now + d,
-        false,
-    )
-    .await;
-    let ended_halted = campaign(
-        &app,
-        bare_brand,
-        w.season,
-        w.owner.id,
-        now - d * 2,
-        now - h,
-        false,
-    )
-    .await;
+    let halted3 = make(revoked_brand, now - d, now + d, false).await;
+    let ended_halted = make(bare_brand, now - d * 2, now - h, false).await;
 
     for (id, want) in [
         (live, "live"),
@@ -246,13 +199,7 @@ async fn campaigns_of_other_brands_are_invisible_to_marketers() {
         .await;
     assert_problem(res, 404, "not_found").await;
     for action in ["pause", "resume"] {
-        let res = app
-            .post(
-                &format!("/v1/campaigns/{theirs}/{action}"),
-                Some(&w.owner.token),
-                json!({}),
-            )
-            .await;
+        let res = act(&app, theirs, action, &w.owner.token).await;
         assert_problem(res, 404, "not_found").await;
     }
     assert!(!paused_of(&app, theirs).await);
@@ -309,13 +256,7 @@ async fn a_member_pauses_and_resumes() {
     let w = world(&app).await;
     let c = live(&app, &w).await;
 
-    let res = app
-        .post(
-            &format!("/v1/campaigns/{c}/pause"),
-            Some(&w.owner.token),
-            json!({}),
-        )
-        .await;
+    let res = act(&app, c, "pause", &w.owner.token).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["paused"], true);
@@ -339,24 +280,12 @@ async fn a_member_pauses_and_resumes() {
         )
     );
 
-    let res = app
-        .post(
-            &format!("/v1/campaigns/{c}/pause"),
-            Some(&w.owner.token),
-            json!({}),
-        )
-        .await;
+    let res = act(&app, c, "pause", &w.owner.token).await;
     assert_problem(res, 409, "invalid_transition").await;
     assert!(paused_of(&app, c).await);
     assert_eq!(audit_count(&app, c).await, 1);
 
-    let res = app
-        .post(
-            &format!("/v1/campaigns/{c}/resume"),
-            Some(&w.owner.token),
-            json!({}),
-        )
-        .await;
+    let res = act(&app, c, "resume", &w.owner.token).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["paused"], false);
@@ -370,13 +299,7 @@ async fn a_member_pauses_and_resumes() {
     .unwrap();
     assert_eq!(last, (Some("paused".into()), Some("running".into())));
 
-    let res = app
-        .post(
-            &format!("/v1/campaigns/{c}/resume"),
-            Some(&w.owner.token),
-            json!({}),
-        )
-        .await;
+    let res = act(&app, c, "resume", &w.owner.token).await;
     assert_problem(res, 409, "invalid_transition").await;
     assert!(!paused_of(&app, c).await);
     assert_eq!(audit_count(&app, c).await, 2);
@@ -388,67 +311,25 @@ async fn reviewers_pause_but_only_members_and_admins_resume() {
     let w = world(&app).await;
     let c = live(&app, &w).await;
 
-    let res = app
-        .post(
-            &format!("/v1/campaigns/{c}/pause"),
-            Some(&w.reviewer.token),
-            json!({}),
-        )
-        .await;
+    let res = act(&app, c, "pause", &w.reviewer.token).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let res = app
-        .post(
-            &format!("/v1/campaigns/{c}/resume"),
-            Some(&w.reviewer.token),
-            json!({}),
-        )
-        .await;
+    let res = act(&app, c, "resume", &w.reviewer.token).await;
     assert_problem(res, 403, "forbidden").await;
     assert!(paused_of(&app, c).await);
     assert_eq!(audit_count(&app, c).await, 1);
     // Another brand's marketer: not found either way.
-    let res = app
-        .post(
-            &format!("/v1/campaigns/{c}/resume"),
-            Some(&w.stranger.token),
-            json!({}),
-        )
-        .await;
+    let res = act(&app, c, "resume", &w.stranger.token).await;
     assert_problem(res, 404, "not_found").await;
-    let res = app
-        .post(
-            &format!("/v1/campaigns/{c}/resume"),
-            Some(&w.admin.token),
-            json!({}),
-        )
-        .await;
+    let res = act(&app, c, "resume", &w.admin.token).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(!paused_of(&app, c).await);
-    let res = app
-        .post(
-            &format!("/v1/campaigns/{c}/pause"),
-            Some(&w.admin.token),
-            json!({}),
-        )
-        .await;
+    let res = act(&app, c, "pause", &w.admin.token).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(audit_count(&app, c).await, 3);
 
-    let res = app
-        .post(
-            &format!("/v1/campaigns/{}/pause", Uuid::new_v4()),
-            Some(&w.admin.token),
-            json!({}),
-        )
-        .await;
+    let res = act(&app, Uuid::new_v4(), "pause", &w.admin.token).await;
     assert_problem(res, 404, "not_found").await;
-    let res = app
-        .post(
-            &format!("/v1/campaigns/{}/resume", Uuid::new_v4()),
-            Some(&w.reviewer.token),
-            json!({}),
-        )
-        .await;
+    let res = act(&app, Uuid::new_v4(), "resume", &w.reviewer.token).await;
     assert_problem(res, 404, "not_found").await;
     let res = app
         .post(&format!("/v1/campaigns/{c}/pause"), None, json!({}))
@@ -481,21 +362,9 @@ async fn an_ended_campaign_cannot_be_paused_or_resumed() {
         true,
     )
     .await;
-    let res = app
-        .post(
-            &format!("/v1/campaigns/{running}/pause"),
-            Some(&w.owner.token),
-            json!({}),
-        )
-        .await;
+    let res = act(&app, running, "pause", &w.owner.token).await;
     assert_problem(res, 409, "invalid_transition").await;
-    let res = app
-        .post(
-            &format!("/v1/campaigns/{paused}/resume"),
-            Some(&w.owner.token),
-            json!({}),
-        )
-        .await;
+    let res = act(&app, paused, "resume", &w.owner.token).await;
     assert_problem(res, 409, "invalid_transition").await;
     assert!(!paused_of(&app, running).await);
     assert!(paused_of(&app, paused).await);
@@ -515,13 +384,7 @@ async fn a_halted_campaign_can_still_be_paused() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let res = app
-        .post(
-            &format!("/v1/campaigns/{c}/pause"),
-            Some(&w.owner.token),
-            json!({}),
-        )
-        .await;
+    let res = act(&app, c, "pause", &w.owner.token).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
     assert_eq!(

@@ -4,8 +4,8 @@
 //! are inserted with exact `submitted_at` / `decided_at` so the timings are known.
 
 use crate::applications::{World, complete_parts, world};
+use crate::fixtures::{brand, campaign_of, entry, season};
 use crate::helpers::{TestApp, User, assert_problem, spawn};
-use crate::whitelist::{brand, season};
 use chrono::{DateTime, Duration, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -71,50 +71,6 @@ async fn undecided(
     .await
     .unwrap();
     id
-}
-
-/// A whitelist entry in `status`, with no source application (so it adds no application).
-async fn entry(app: &TestApp, (brand, season): (Uuid, Uuid), status: &str, by: Uuid) {
-    let now = Utc::now();
-    sqlx::query(
-        "INSERT INTO whitelist_entries (id, brand_id, season_id, status, valid_from, \
-         valid_until, granted_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(Uuid::new_v4())
-    .bind(brand)
-    .bind(season)
-    .bind(status)
-    .bind(now - Duration::days(25))
-    .bind(now + Duration::days(60))
-    .bind(by)
-    .execute(&app.pool)
-    .await
-    .unwrap();
-}
-
-/// The campaign of `application` over `[starts_at, ends_at)`.
-async fn campaign(
-    app: &TestApp,
-    application: Uuid,
-    (brand, season): (Uuid, Uuid),
-    starts_at: DateTime<Utc>,
-    ends_at: DateTime<Utc>,
-    paused: bool,
-) {
-    sqlx::query(
-        "INSERT INTO campaigns (id, application_id, brand_id, season_id, title, starts_at, \
-         ends_at, paused) VALUES ($1, $2, $3, $4, 'Fixture', $5, $6, $7)",
-    )
-    .bind(Uuid::new_v4())
-    .bind(application)
-    .bind(brand)
-    .bind(season)
-    .bind(starts_at)
-    .bind(ends_at)
-    .bind(paused)
-    .execute(&app.pool)
-    .await
-    .unwrap();
 }
 
 // ---- reading ----
@@ -268,10 +224,10 @@ async fn build_mix(w: &World) -> Mix {
     let brand3 = brand(app, &w.marketer, "Revoked").await;
     let brand4 = brand(app, &w.marketer, "Bare").await;
     let brand5 = brand(app, &w.marketer, "Second").await;
-    entry(app, (brand1, a), "active", w.admin.id).await;
-    entry(app, (brand5, a), "active", w.admin.id).await;
-    entry(app, (brand2, a), "suspended", w.admin.id).await;
-    entry(app, (brand3, a), "revoked", w.admin.id).await;
+    entry(app, (brand1, a), "active", w.admin.id, None).await;
+    entry(app, (brand5, a), "active", w.admin.id, None).await;
+    entry(app, (brand2, a), "suspended", w.admin.id, None).await;
+    entry(app, (brand3, a), "revoked", w.admin.id, None).await;
 
     // Decided in A: 11 decision times, sorted 60 120 180 240 300 [600] 900 1200 1800
     // [3600] 7200: the median is the 6th, the 90th percentile exactly the 10th.
@@ -307,7 +263,7 @@ async fn build_mix(w: &World) -> Mix {
         (approved[4], brand2, now - d, now + d * 5, true),
         (approved[5], brand3, now - d * 3, now - h, false),
     ] {
-        campaign(app, app_id, (brand, a), starts, ends, paused).await;
+        campaign_of(app, app_id, (brand, a), starts, ends, paused).await;
     }
 
     // Season B: a draft, an old submitted one, an approval (its campaign live) and a
@@ -324,9 +280,9 @@ async fn build_mix(w: &World) -> Mix {
     .await;
     let approved_b = decided(app, (brand1, b), by, "approved", next(), 50_000).await;
     decided(app, (brand2, b), by, "rejected", next(), 10).await;
-    entry(app, (brand1, b), "active", w.admin.id).await;
-    entry(app, (brand2, b), "suspended", w.admin.id).await;
-    campaign(app, approved_b, (brand1, b), now - d, now + d, false).await;
+    entry(app, (brand1, b), "active", w.admin.id, None).await;
+    entry(app, (brand2, b), "suspended", w.admin.id, None).await;
+    campaign_of(app, approved_b, (brand1, b), now - d, now + d, false).await;
 
     Mix { a, b, t0 }
 }

@@ -7,6 +7,7 @@ mod brands;
 mod campaigns;
 mod dashboard;
 mod demo;
+mod fixtures;
 mod gate;
 mod helpers;
 mod openapi;
