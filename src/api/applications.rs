@@ -889,21 +889,19 @@ pub struct ReasonCode {
 
 /// What each rejection reason means and how to fix it.
 #[utoipa::path(tag = "review",
-    responses((status = 200, description = "Every reason code, in one page (`next_cursor` is null)", body = List<ReasonCode>)),
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 200), ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "The reason codes, in a fixed order", body = List<ReasonCode>)),
     security(("bearer" = [])))]
 #[get("/reason-codes")]
-pub async fn reason_codes(_session: Session) -> HttpResponse {
-    HttpResponse::Ok().json(List {
-        items: rules::REASON_CODES
-            .iter()
-            .map(|(code, title, remediation)| ReasonCode {
-                code,
-                title,
-                remediation,
-            })
-            .collect(),
-        next_cursor: None,
-    })
+pub async fn reason_codes(_session: Session, page: PageParams) -> Result<HttpResponse> {
+    let codes = List::from_slice(&rules::REASON_CODES, &page, |(code, title, remediation)| {
+        ReasonCode {
+            code,
+            title,
+            remediation,
+        }
+    })?;
+    Ok(HttpResponse::Ok().json(codes))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -933,9 +931,8 @@ pub async fn queue(
     let rows = store::queue(&state.pool, q.season_id, &page).await?;
     let now = chrono::Utc::now();
     let rows_page = List::from_rows(rows, &page, |r| Cursor {
-        t: r.submitted_at.unwrap_or(r.created_at),
-        id: r.id,
         k: Some(r.appeal),
+        ..Cursor::new(r.submitted_at.unwrap_or(r.created_at), r.id)
     });
     Ok(HttpResponse::Ok().json(List {
         items: rows_page

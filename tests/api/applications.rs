@@ -938,4 +938,53 @@ async fn queue_puts_appeals_first_then_oldest_and_reason_codes_explain() {
             .iter()
             .all(|c| c["title"].is_string() && c["remediation"].is_string())
     );
+    assert!(codes["next_cursor"].is_null());
+    // Paged like every list: four pages of two give the same six codes, in order.
+    let mut paged = Vec::new();
+    let mut path = "/v1/reason-codes?limit=2".to_owned();
+    loop {
+        let page: Value = w
+            .app
+            .get(&path, &w.marketer.token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        paged.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/v1/reason-codes?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(&paged, items);
+    for bad in ["limit=0", "limit=201", "cursor=nonsense"] {
+        assert_problem(
+            w.app
+                .get(&format!("/v1/reason-codes?{bad}"), &w.marketer.token)
+                .await,
+            422,
+            "validation_failed",
+        )
+        .await;
+    }
+    // A cursor of another list is not a position in this one.
+    let queue: Value = w
+        .app
+        .get("/v1/review/queue?limit=1", &w.reviewer.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let foreign = queue["next_cursor"].as_str().unwrap();
+    assert_problem(
+        w.app
+            .get(
+                &format!("/v1/reason-codes?cursor={foreign}"),
+                &w.marketer.token,
+            )
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
 }

@@ -65,8 +65,8 @@ const OPERATIONS: [&str; 51] = [
 /// The one path parameter that is not a UUID: a season is found by id or by code.
 const NOT_UUID_PARAMS: [(&str, &str); 1] = [("/v1/seasons/{id}", "id")];
 
-/// Lists answered whole, without paging.
-const UNPAGED_LISTS: [&str; 1] = ["/v1/reason-codes"];
+/// Lists answered whole, without paging: none (SPEC §6 pages every collection).
+const UNPAGED_LISTS: [&str; 0] = [];
 
 /// Request strings the code takes without a bound of its own (the body limit applies):
 /// a login is answered 401 whatever it holds, and a time zone is checked against the tz
