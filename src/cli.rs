@@ -12,6 +12,9 @@ use anyhow::Context;
 use sqlx::{Connection, PgConnection, PgPool};
 use std::time::Duration;
 
+/// What `seed-demo` needs to run against a database given by `DATABASE_URL`.
+const KNOWN_PASSWORDS_FLAG: &str = "--with-known-passwords";
+
 pub const USAGE: &str = "\
 usage: moments-gate [COMMAND]
 
@@ -22,7 +25,9 @@ commands:
                              or from the first line of standard input
   seed-demo                  load demo data: 618 and Double 11 seasons, brands, users
                              of every role, applications in every status (adds only
-                             what is missing; safe to run again)
+                             what is missing; safe to run again). Its logins share a
+                             published password: with DATABASE_URL set it needs
+                             --with-known-passwords
 
 environment:
   DATABASE_URL               PostgreSQL to use; unset: start a local one under .pgdata/
@@ -183,6 +188,14 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
         "seed-demo" => {
             let settings = Settings::from_env()?;
             init_tracing(settings.log_json);
+            let allowed = args.get(1).is_some_and(|a| a == KNOWN_PASSWORDS_FLAG);
+            if settings.database_url.is_some() && !allowed {
+                anyhow::bail!(
+                    "seed-demo creates an admin and reviewers whose password is published \
+                     (moments-gate-demo). Against DATABASE_URL it runs only with \
+                     `seed-demo {KNOWN_PASSWORDS_FLAG}`; never on a deployment others can reach."
+                );
+            }
             let (url, _pg) = database(&settings).await?;
             let pool = app::pool(&settings, &url)?;
             migrate(&pool).await?;

@@ -185,16 +185,27 @@ pub async fn login(state: web::Data<AppState>, body: ApiJson<LoginBody>) -> Resu
         return Err(invalid_credentials());
     }
     let found = users::by_email(&state.pool, &b.email).await?;
-    if let Some((user, _)) = &found
-        && let Err(wait) = users::take_attempt(&state.pool, user.id).await?
-    {
-        return Err(ApiError::too_many_attempts(wait));
-    }
+    let attempt = match &found {
+        Some((user, _)) => match users::take_attempt(&state.pool, user.id).await? {
+            Ok(attempt) => Some(attempt),
+            Err(wait) => return Err(ApiError::too_many_attempts(wait)),
+        },
+        None => None,
+    };
     let (user, hash) = match found {
         Some((u, h)) => (Some(u), Some(h)),
         None => (None, None),
     };
-    let ok = state.hasher.verify(&b.password, hash).await?;
+    let ok = match state.hasher.verify(&b.password, hash).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            if let Some(attempt) = attempt {
+                // Best effort: the error below is what the caller needs to see.
+                let _ = users::give_back_attempt(&state.pool, attempt).await;
+            }
+            return Err(e);
+        }
+    };
     let user = match user {
         Some(u) if ok && !u.disabled => u,
         // The attempt taken above stays recorded as a failure.

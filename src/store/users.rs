@@ -219,7 +219,7 @@ async fn locked_for(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<Opti
 /// account already has `MAX_FAILURES` failures inside the window. Attempts on one account
 /// take turns (its row is locked), so concurrent guesses cannot all pass the count before
 /// any of them is recorded.
-pub async fn take_attempt(pool: &PgPool, user_id: Uuid) -> sqlx::Result<Result<(), u64>> {
+pub async fn take_attempt(pool: &PgPool, user_id: Uuid) -> sqlx::Result<Result<i64, u64>> {
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
         .bind(user_id)
@@ -229,17 +229,27 @@ pub async fn take_attempt(pool: &PgPool, user_id: Uuid) -> sqlx::Result<Result<(
         return Ok(Err(wait));
     }
     // Old failures no longer count; drop them while we are here.
-    sqlx::query(
+    let attempt: i64 = sqlx::query_scalar(
         "WITH gone AS (DELETE FROM login_failures WHERE user_id = $1 \
          AND at < now() - make_interval(secs => $2)) \
-         INSERT INTO login_failures (user_id) VALUES ($1)",
+         INSERT INTO login_failures (user_id) VALUES ($1) RETURNING id",
     )
     .bind(user_id)
     .bind(FAILURE_WINDOW_SECS as f64)
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Ok(()))
+    Ok(Ok(attempt))
+}
+
+/// Gives back an attempt that could not be judged (the password check itself failed), so
+/// that an outage does not count against the account.
+pub async fn give_back_attempt(pool: &PgPool, attempt: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM login_failures WHERE id = $1")
+        .bind(attempt)
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 pub async fn clear_failures(pool: &PgPool, user_id: Uuid) -> sqlx::Result<()> {

@@ -492,3 +492,33 @@ async fn local_mode_loads_it_once() {
     assert!(back.created[0].contains(gone));
     assert_eq!(demo::present_logins(&app.pool).await.unwrap().len(), 9);
 }
+
+#[tokio::test]
+async fn seed_demo_against_a_database_url_needs_the_known_passwords_flag() {
+    let app = spawn().await;
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_moments-gate"))
+            .args(args)
+            .env("DATABASE_URL", &app.database_url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["seed-demo"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--with-known-passwords"));
+    assert_eq!(app.count("SELECT count(*) FROM users").await, 0);
+    assert_eq!(app.count("SELECT count(*) FROM seasons").await, 0);
+
+    let out = run(&["seed-demo", "--with-known-passwords"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM users WHERE email = 'admin@demo.example'")
+            .await,
+        1
+    );
+}

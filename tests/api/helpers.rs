@@ -128,6 +128,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub pool: PgPool,
+    /// The test's own database, for running the binary against it.
+    pub database_url: String,
 }
 
 pub struct User {
@@ -158,6 +160,7 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let base = format!("http://127.0.0.1:{}", application.port);
     tokio::spawn(application.run());
     TestApp {
+        database_url: url,
         base,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
