@@ -202,14 +202,11 @@ async fn authorize_members(
     brand_id: Uuid,
     lock: bool,
 ) -> Result<()> {
-    let exists = if lock {
-        brands::lock(conn, brand_id).await?.is_some()
-    } else {
-        brands::visible(conn, Scope::from(caller), brand_id)
-            .await?
-            .is_some()
-    };
-    if !exists {
+    // Visibility first, in SQL: a marketer may not even lock another brand's row.
+    let visible = brands::visible(conn, Scope::from(caller), brand_id)
+        .await?
+        .is_some();
+    if !visible || (lock && brands::lock(conn, brand_id).await?.is_none()) {
         return Err(ApiError::not_found());
     }
     require_owner(conn, caller, brand_id).await
