@@ -2,6 +2,7 @@
 
 use crate::api::json::ApiJson;
 use crate::api::page::{Cursor, List, PageParams};
+use crate::api::precondition::IfMatch;
 use crate::auth::{Session, UserCaller};
 use crate::domain::application::{
     self as rules, Action, Budget, Creative, Landing, Parts, Party, Status, Targeting,
@@ -46,25 +47,6 @@ fn answer(status: actix_web::http::StatusCode, row: Row) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header(etag(row.version))
         .json(row.into_api())
-}
-
-/// The version an `If-Match` header names (`"3"`, `W/"3"`, `3`), `None` for `*`.
-pub fn if_match(req: &HttpRequest) -> Result<Option<i32>> {
-    let raw = req
-        .headers()
-        .get(header::IF_MATCH)
-        .ok_or_else(ApiError::precondition_required)?
-        .to_str()
-        .map_err(|_| ApiError::precondition_failed())?
-        .trim();
-    if raw == "*" {
-        return Ok(None);
-    }
-    raw.trim_start_matches("W/")
-        .trim_matches('"')
-        .parse()
-        .map(Some)
-        .map_err(|_| ApiError::precondition_failed())
 }
 
 fn finish(errs: Vec<FieldError>) -> Result<()> {
@@ -338,7 +320,7 @@ pub async fn move_to(
     tag = "applications",
     params(
         ("id" = Uuid, Path),
-        ("If-Match" = String, Header, description = "The `ETag` you last read (`\"3\"`, `W/\"3\"` or `3`), or `*` for whatever version is current"),
+        ("If-Match" = String, Header, description = "The `ETag` you last read (`\"3\"`, `W/\"3\"` or `3`; a list matches when any of its tags does), or `*` for whatever version is current"),
     ),
     request_body = PatchBody,
     responses(
@@ -361,11 +343,9 @@ pub async fn update(
     body: ApiJson<PatchBody>,
 ) -> Result<HttpResponse> {
     let caller = session.0;
-    let expected = if_match(&req)?;
+    let expected = IfMatch::from_request(&req)?;
     let (mut tx, row, _) = begin(&state, &caller, *id, Action::Edit).await?;
-    if expected.is_some_and(|v| v != row.version) {
-        return Err(ApiError::precondition_failed());
-    }
+    expected.check(row.version)?;
     let b = body.0;
     let mut parts = row.parts();
     if let Some(v) = b.creative {

@@ -11,6 +11,7 @@ pub mod gate;
 pub mod health;
 pub mod json;
 pub mod page;
+pub mod precondition;
 pub mod seasons;
 pub mod users;
 pub mod whitelist;

@@ -2,6 +2,7 @@
 
 use crate::api::json::ApiJson;
 use crate::api::page::{List, PageParams};
+use crate::api::precondition::IfMatch;
 use crate::auth::{Session, UserCaller};
 use crate::domain::season::{DEFAULT_TIMEZONE, Phase, SeasonSpec, SeasonState};
 use crate::error::{ApiError, OnConstraint, Problem, Result};
@@ -224,31 +225,12 @@ impl UpdateSeasonBody {
     }
 }
 
-/// The version an `If-Match` header names: `"3"`, `W/"3"` or `3`; a list matches when
-/// any of its tags does.
-fn if_match(req: &HttpRequest) -> Result<Vec<i32>> {
-    let raw = req
-        .headers()
-        .get(header::IF_MATCH)
-        .ok_or_else(ApiError::precondition_required)?
-        .to_str()
-        .map_err(|_| ApiError::precondition_failed())?;
-    Ok(raw
-        .split(',')
-        .filter_map(|t| {
-            let t = t.trim();
-            let t = t.strip_prefix("W/").unwrap_or(t);
-            t.trim_matches('"').parse().ok()
-        })
-        .collect())
-}
-
 /// Change a season. Send `If-Match` with the ETag you read.
 #[utoipa::path(
     tag = "seasons",
     params(
         ("id" = Uuid, Path),
-        ("If-Match" = String, Header, description = "The `ETag` you last read (`\"3\"`, `W/\"3\"` or `3`; a list matches when any of its tags does)"),
+        ("If-Match" = String, Header, description = "The `ETag` you last read (`\"3\"`, `W/\"3\"` or `3`; a list matches when any of its tags does), or `*` for whatever version is current"),
     ),
     request_body = UpdateSeasonBody,
     responses(
@@ -273,14 +255,12 @@ pub async fn update(
     let caller = session.0;
     caller.require_admin()?;
     let id = id.into_inner();
-    let expected = if_match(&req)?;
+    let expected = IfMatch::from_request(&req)?;
     let mut tx = state.pool.begin().await?;
     let current = seasons::lock(&mut tx, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    if !expected.contains(&current.version) {
-        return Err(ApiError::precondition_failed());
-    }
+    expected.check(current.version)?;
     let (merged, changed) = body.0.merge(current.spec());
     let merged = merged.validate().map_err(ApiError::validation)?;
     if seasons::would_strand(&mut tx, id, merged.starts_at, merged.ends_at).await? {
