@@ -3,6 +3,7 @@
 use crate::api;
 use crate::auth::password::Hasher;
 use crate::config::Settings;
+use crate::domain::error::Code;
 use crate::error::ApiError;
 use crate::gate::Gate;
 use crate::metrics::Metrics;
@@ -77,7 +78,7 @@ impl Application {
                 )
                 .app_data(web::QueryConfig::default().error_handler(|e, _| {
                     ApiError::unprocessable(
-                        "invalid_query",
+                        Code::InvalidQuery,
                         format!("The query string is invalid: {e}"),
                     )
                     .into()

@@ -6,7 +6,7 @@ use crate::config::Settings;
 use crate::demo;
 use crate::domain::user::{DisplayName, Email, Role};
 use crate::pgboot::{self, Durability, LocalPg};
-use crate::store::audit::{self, Actor, Event};
+use crate::store::audit::{self, Author, Event};
 use crate::store::users::{self, NewUser};
 use anyhow::Context;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -131,7 +131,7 @@ pub async fn ensure_admin(
     };
     audit::record(
         &mut tx,
-        Actor::SYSTEM,
+        Author::SYSTEM,
         Event::new("user", user.id, "create").status(None, "active"),
     )
     .await?;

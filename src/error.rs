@@ -6,38 +6,12 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-use std::borrow::Cow;
 use std::fmt;
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
-/// One problem with one field of a request, as listed in a 422 answer.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
-pub struct FieldError {
-    /// Path of the field, e.g. `creative.headline` or `targeting.regions[2]`.
-    #[schema(example = "creative.headline")]
-    pub field: String,
-    /// Stable machine-readable code, e.g. `required`, `unknown_field`, `invalid_length`.
-    #[schema(example = "invalid_length")]
-    pub code: Cow<'static, str>,
-    /// What is wrong, for people.
-    #[schema(example = "Use 1 to 40 characters, without control characters.")]
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(
-        field: impl Into<String>,
-        code: impl Into<Cow<'static, str>>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            field: field.into(),
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use crate::domain::error::{Code, FieldError};
+use crate::domain::error::{Kind, Rejection};
 
 /// An error, as RFC 9457 problem details (`application/problem+json`).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -75,7 +49,7 @@ pub struct ApiError(Box<Inner>);
 #[derive(Debug)]
 struct Inner {
     status: StatusCode,
-    code: Cow<'static, str>,
+    code: Code,
     detail: String,
     errors: Vec<FieldError>,
     retry_after: Option<u64>,
@@ -85,14 +59,10 @@ struct Inner {
 }
 
 impl ApiError {
-    pub fn new(
-        status: StatusCode,
-        code: impl Into<Cow<'static, str>>,
-        detail: impl Into<String>,
-    ) -> Self {
+    pub fn new(status: StatusCode, code: Code, detail: impl Into<String>) -> Self {
         Self(Box::new(Inner {
             status,
-            code: code.into(),
+            code,
             detail: detail.into(),
             errors: Vec::new(),
             retry_after: None,
@@ -106,21 +76,21 @@ impl ApiError {
     }
 
     pub fn code(&self) -> &str {
-        &self.0.code
+        self.0.code.as_str()
     }
 
     pub fn field_errors(&self) -> &[FieldError] {
         &self.0.errors
     }
 
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: Code, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
     pub fn unauthorized() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            Code::Unauthorized,
             "A valid bearer token is required.",
         )
     }
@@ -128,52 +98,41 @@ impl ApiError {
     pub fn forbidden() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            "forbidden",
+            Code::Forbidden,
             "Your role may not do this.",
         )
     }
 
-    pub fn forbidden_because(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn forbidden_because(code: Code, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, code, detail)
     }
 
     pub fn not_found() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            Code::NotFound,
             "No such resource, or you may not see it.",
         )
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: Code, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
     }
 
     /// 422 with a single code and no per-field list (rule violations such as
     /// `brand_not_eligible`).
-    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn unprocessable(code: Code, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
     }
 
     /// 422 listing every invalid field.
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        let detail = match errors.len() {
-            1 => format!("{}: {}", errors[0].field, errors[0].message),
-            n => format!("{n} fields are invalid."),
-        };
-        Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            detail,
-        )
-        .with_errors(errors)
+        Rejection::invalid(errors).into()
     }
 
     /// 422 for one field, with a code of its own at the top level too.
-    pub fn invalid_field(field: &str, code: &'static str, message: impl Into<String>) -> Self {
-        let message = message.into();
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message.clone())
-            .with_errors(vec![FieldError::new(field, code, message)])
+    pub fn invalid_field(field: &str, code: Code, message: impl Into<String>) -> Self {
+        Rejection::invalid_field(field, code, message).into()
     }
 
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
@@ -181,17 +140,10 @@ impl ApiError {
         self
     }
 
-    pub fn invalid_transition(from: &str, action: &str) -> Self {
-        Self::conflict(
-            "invalid_transition",
-            format!("Cannot {action} while the status is {from}."),
-        )
-    }
-
     pub fn precondition_required() -> Self {
         Self::new(
             StatusCode::PRECONDITION_REQUIRED,
-            "precondition_required",
+            Code::PreconditionRequired,
             "Send If-Match with the ETag you last read.",
         )
     }
@@ -199,7 +151,7 @@ impl ApiError {
     pub fn precondition_failed() -> Self {
         Self::new(
             StatusCode::PRECONDITION_FAILED,
-            "precondition_failed",
+            Code::PreconditionFailed,
             "The resource changed since you read it; read it again and retry.",
         )
     }
@@ -207,7 +159,7 @@ impl ApiError {
     pub fn too_many_attempts(retry_after: u64) -> Self {
         Self::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
+            Code::TooManyAttempts,
             "Too many failed logins for this account; wait before trying again.",
         )
         .with_retry_after(retry_after.max(1))
@@ -216,7 +168,7 @@ impl ApiError {
     pub fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            Code::Unavailable,
             "The service cannot reach its database; retry shortly.",
         )
         .with_retry_after(2)
@@ -225,7 +177,7 @@ impl ApiError {
     pub fn method_not_allowed(allow: impl Into<String>) -> Self {
         let mut e = Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            Code::MethodNotAllowed,
             "This method is not allowed on this path.",
         );
         e.0.allow = Some(allow.into());
@@ -235,7 +187,7 @@ impl ApiError {
     pub fn internal(cause: impl fmt::Display) -> Self {
         let mut e = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            Code::Internal,
             "Something went wrong on our side; it has been logged.",
         );
         e.0.internal = Some(cause.to_string());
@@ -327,17 +279,27 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-/// Turns a named constraint violation into the answer that explains it; any other
-/// error passes through unchanged.
-pub trait OnConstraint<T> {
-    fn on_constraint(self, name: &str, f: impl FnOnce() -> ApiError) -> Result<T>;
+/// A refusal by the rules, with the status of its kind. The one place where the domain's
+/// refusals become HTTP.
+impl From<Rejection> for ApiError {
+    fn from(r: Rejection) -> Self {
+        let status = match r.kind {
+            Kind::Forbidden => StatusCode::FORBIDDEN,
+            Kind::NotFound => StatusCode::NOT_FOUND,
+            Kind::Conflict => StatusCode::CONFLICT,
+            Kind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::Stale => StatusCode::PRECONDITION_FAILED,
+        };
+        Self::new(status, r.code, r.detail).with_errors(r.errors)
+    }
 }
 
-impl<T> OnConstraint<T> for std::result::Result<T, sqlx::Error> {
-    fn on_constraint(self, name: &str, f: impl FnOnce() -> ApiError) -> Result<T> {
-        self.map_err(|e| match &e {
-            sqlx::Error::Database(db) if db.constraint() == Some(name) => f(),
-            _ => e.into(),
-        })
+impl From<crate::flow::Error> for ApiError {
+    fn from(e: crate::flow::Error) -> Self {
+        match e {
+            crate::flow::Error::Rejected(r) => r.into(),
+            crate::flow::Error::Db(e) => e.into(),
+            crate::flow::Error::Corrupt(why) => Self::internal(why),
+        }
     }
 }

@@ -8,6 +8,7 @@
 //! 429 are not kept, so a retry runs again.
 
 use crate::api::json::{BODY_LIMIT, too_large};
+use crate::domain::error::Code;
 use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
@@ -41,7 +42,7 @@ pub async fn middleware(
     };
     let Some(key) = key.filter(|k| (1..=255).contains(&k.len())) else {
         return Err(ApiError::unprocessable(
-            "invalid_idempotency_key",
+            Code::InvalidIdempotencyKey,
             "Idempotency-Key is 1 to 255 visible ASCII characters.",
         )
         .into());
@@ -110,7 +111,7 @@ pub async fn middleware(
         }
         if stored.request_hash != request_hash {
             return Err(ApiError::unprocessable(
-                "idempotency_key_reused",
+                Code::IdempotencyKeyReused,
                 "This Idempotency-Key was used with another request; use a new key.",
             )
             .into());
@@ -121,7 +122,7 @@ pub async fn middleware(
         }
         if started.elapsed() > state.settings.idempotency_wait {
             return Err(ApiError::conflict(
-                "idempotency_in_progress",
+                Code::IdempotencyInProgress,
                 "A request with this Idempotency-Key is still running; retry shortly.",
             )
             .with_retry_after(1)
@@ -143,8 +144,9 @@ struct Stored {
 async fn read_body(mut payload: Payload) -> actix_web::Result<web::Bytes> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|_| ApiError::bad_request("malformed_body", "The body could not be read."))?;
+        let chunk = chunk.map_err(|_| {
+            ApiError::bad_request(Code::MalformedBody, "The body could not be read.")
+        })?;
         if body.len() + chunk.len() > BODY_LIMIT {
             return Err(too_large().into());
         }

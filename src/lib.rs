@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod flow;
 pub mod gate;
 pub mod idempotency;
 pub mod metrics;

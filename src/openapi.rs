@@ -8,7 +8,7 @@
 //! added later gets it without anyone remembering. The rules only add what is missing
 //! and fix content types; a handler's own declaration and its description are kept.
 
-use crate::api::page::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::domain::page::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::error::{FieldError, Problem};
 use actix_web::http::StatusCode;
 use serde::Serialize;
@@ -18,9 +18,7 @@ use utoipa::openapi::request_body::RequestBody;
 use utoipa::openapi::response::Response;
 use utoipa::openapi::schema::{ArrayItems, KnownFormat, SchemaFormat};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{
-    ArrayBuilder, Content, ObjectBuilder, OneOfBuilder, Ref, RefOr, Required, Schema, Type,
-};
+use utoipa::openapi::{Content, ObjectBuilder, Ref, RefOr, Required, Schema, Type};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 #[derive(OpenApi)]
@@ -497,116 +495,8 @@ pub struct Probe {
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum DecisionAnswer {
-    Application(Box<crate::store::applications::Application>),
-    Approval(Box<crate::api::applications::Approval>),
-}
-
-fn string_enum(values: impl IntoIterator<Item = &'static str>) -> ObjectBuilder {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(values))
-}
-
-fn https_url() -> ObjectBuilder {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .format(Some(SchemaFormat::Custom("uri".into())))
-        .max_length(Some(2048))
-}
-
-/// `creative.image_urls`: 1 to 9 https URLs.
-pub fn image_urls() -> Schema {
-    ArrayBuilder::new()
-        .items(https_url().description(Some("An https URL.")))
-        .min_items(Some(1))
-        .max_items(Some(9))
-        .description(Some("1 to 9 https image URLs."))
-        .build()
-        .into()
-}
-
-/// `targeting.regions`: ISO 3166-2:CN codes, each once.
-pub fn regions() -> Schema {
-    ArrayBuilder::new()
-        .items(string_enum(crate::domain::application::REGIONS))
-        .unique_items(true)
-        .description(Some(
-            "ISO 3166-2:CN codes such as \"CN-SH\", each once; empty means all.",
-        ))
-        .default(Some(serde_json::json!([])))
-        .build()
-        .into()
-}
-
-/// `targeting.genders`: a subset of female and male.
-pub fn genders() -> Schema {
-    ArrayBuilder::new()
-        .items(string_enum(["female", "male"]))
-        .unique_items(true)
-        .max_items(Some(2))
-        .description(Some("A subset of [\"female\", \"male\"]; empty means all."))
-        .default(Some(serde_json::json!([])))
-        .build()
-        .into()
-}
-
-/// `targeting.interests`: at most 50, each 1 to 50 characters.
-pub fn interests() -> Schema {
-    ArrayBuilder::new()
-        .items(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .min_length(Some(1))
-                .max_length(Some(50)),
-        )
-        .max_items(Some(50))
-        .description(Some("At most 50 interests of 1 to 50 characters each."))
-        .default(Some(serde_json::json!([])))
-        .build()
-        .into()
-}
-
-fn reason_codes() -> ObjectBuilder {
-    string_enum(
-        crate::domain::application::REASON_CODES
-            .iter()
-            .map(|(code, _, _)| *code),
-    )
-}
-
-/// A rejection reason code (GET /v1/reason-codes).
-pub fn reason_code() -> Schema {
-    reason_codes()
-        .description(Some(
-            "Why the application was rejected or sent back; see GET /v1/reason-codes.",
-        ))
-        .build()
-        .into()
-}
-
-/// A reason code, or null.
-pub fn optional_reason_code() -> Schema {
-    OneOfBuilder::new()
-        .item(reason_codes())
-        .item(ObjectBuilder::new().schema_type(Type::Null))
-        .description(Some(
-            "Required for `reject` and `request_changes`, absent for `approve`: a code from \
-             GET /v1/reason-codes.",
-        ))
-        .build()
-        .into()
-}
-
-/// The reason code of a decision: null for `approve`.
-pub fn reason_code_or_null() -> Schema {
-    OneOfBuilder::new()
-        .item(reason_codes())
-        .item(ObjectBuilder::new().schema_type(Type::Null))
-        .description(Some(
-            "Why it was rejected or sent back (see GET /v1/reason-codes); null for `approve`.",
-        ))
-        .build()
-        .into()
+    Application(Box<crate::domain::application::Application>),
+    Approval(Box<crate::flow::applications::Approval>),
 }
 
 #[cfg(test)]

@@ -4,15 +4,15 @@ use crate::api::json::ApiJson;
 use crate::auth::Session;
 use crate::auth::password::NewPassword;
 use crate::auth::tokens::{self, SESSION_PREFIX};
-use crate::domain::user::{DisplayName, Email, Errors, Role};
-use crate::error::{ApiError, OnConstraint, Problem, Result};
+use crate::domain::error::{Code, Errors};
+use crate::domain::user::{DisplayName, Email, Role};
+use crate::error::{ApiError, Problem, Result};
+use crate::flow::accounts::{self as flow, Creator};
 use crate::state::AppState;
-use crate::store::audit::{self, Actor, Event};
-use crate::store::users::{self, Membership, NewUser, User};
+use crate::store::users::{self, Membership, User};
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::PgConnection;
 use std::sync::atomic::Ordering;
 use utoipa::ToSchema;
 
@@ -43,7 +43,7 @@ pub fn parse_account(
     password: &str,
     display_name: &str,
 ) -> Result<(Email, NewPassword, DisplayName)> {
-    let mut errs = Errors::default();
+    let mut errs = Errors::new();
     let email = errs.take(Email::parse("email", email));
     let name = errs.take(DisplayName::parse("display_name", display_name));
     let password = NewPassword::parse("password", password);
@@ -51,28 +51,20 @@ pub fn parse_account(
         (Some(e), Some(n), Ok(p)) => Ok((e, p, n)),
         (Some(_), Some(_), Err(pw_err)) => Err(pw_err),
         (_, _, pw) => {
+            let mut all = errs.into_vec();
             if let Err(pw_err) = pw {
-                errs.0.extend(pw_err.field_errors().iter().cloned());
+                all.extend(pw_err.field_errors().iter().cloned());
             }
-            Err(ApiError::validation(errs.0))
+            Err(ApiError::validation(all))
         }
     }
 }
 
-pub fn email_taken() -> ApiError {
-    ApiError::conflict("email_taken", "An account with this email already exists.").with_errors(
-        vec![crate::error::FieldError::new(
-            "email",
-            "email_taken",
-            "An account with this email already exists.",
-        )],
-    )
-}
-
-/// Creates an account with `role`, writing its audit event in the same transaction.
+/// Hashes the password off the request threads, then creates the account in one
+/// transaction with its audit event.
 pub async fn create_user(
     state: &AppState,
-    actor: Option<Actor>,
+    creator: Creator<'_>,
     email: &Email,
     password: &NewPassword,
     display_name: &DisplayName,
@@ -80,42 +72,8 @@ pub async fn create_user(
 ) -> Result<User> {
     let hash = state.hasher.hash(password).await?;
     let mut tx = state.pool.begin().await?;
-    let user = insert_user(&mut tx, actor, email, display_name, role, &hash).await?;
+    let user = flow::create_user(&mut tx, creator, email, display_name, role, &hash).await?;
     tx.commit().await?;
-    Ok(user)
-}
-
-/// `create_user` inside the caller's transaction, with the password already hashed
-/// (also used by `crate::demo`). `actor: None` is the user creating themselves.
-pub async fn insert_user(
-    conn: &mut PgConnection,
-    actor: Option<Actor>,
-    email: &Email,
-    display_name: &DisplayName,
-    role: Role,
-    hash: &str,
-) -> Result<User> {
-    let user = users::insert(
-        &mut *conn,
-        NewUser {
-            email,
-            display_name,
-            role,
-            password_hash: hash,
-        },
-    )
-    .await
-    .on_constraint("users_email_key", email_taken)?;
-    let actor = actor.unwrap_or(Actor {
-        id: Some(user.id),
-        role: role.as_str(),
-    });
-    audit::record(
-        conn,
-        actor,
-        Event::new("user", user.id, "create").status(None, "active"),
-    )
-    .await?;
     Ok(user)
 }
 
@@ -136,7 +94,15 @@ pub async fn register(
 ) -> Result<HttpResponse> {
     let b = body.0;
     let (email, password, name) = parse_account(&b.email, &b.password, &b.display_name)?;
-    let user = create_user(&state, None, &email, &password, &name, Role::Marketer).await?;
+    let user = create_user(
+        &state,
+        Creator::Themselves,
+        &email,
+        &password,
+        &name,
+        Role::Marketer,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(user))
 }
 
@@ -163,7 +129,7 @@ pub struct LoginAnswer {
 fn invalid_credentials() -> ApiError {
     ApiError::new(
         actix_web::http::StatusCode::UNAUTHORIZED,
-        "invalid_credentials",
+        Code::InvalidCredentials,
         "The email or the password is wrong.",
     )
 }
@@ -319,19 +285,13 @@ pub async fn change_password(
     {
         return Err(ApiError::invalid_field(
             "current_password",
-            "wrong_password",
+            Code::WrongPassword,
             "The current password is wrong.",
         ));
     }
     let new_hash = state.hasher.hash(&new).await?;
     let mut tx = state.pool.begin().await?;
-    users::set_password(&mut tx, caller.id, &new_hash, caller.session_id).await?;
-    audit::record(
-        &mut tx,
-        Actor::from(&caller),
-        Event::new("user", caller.id, "change_password"),
-    )
-    .await?;
+    flow::change_password(&mut tx, &caller.actor(), caller.session_id, &new_hash).await?;
     tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -4,10 +4,10 @@ use crate::api::json::ApiJson;
 use crate::api::page::{List, PageParams};
 use crate::auth::Session;
 use crate::auth::tokens::{self, API_KEY_PREFIX};
-use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::error::{Problem, Result};
+use crate::flow::api_keys as flow;
 use crate::state::AppState;
 use crate::store::api_keys::{self, ApiKey};
-use crate::store::audit::{self, Actor, Event};
 use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -50,24 +50,13 @@ pub async fn create(
     session: Session,
     body: ApiJson<CreateKeyBody>,
 ) -> Result<HttpResponse> {
-    let caller = session.0;
-    caller.require_admin()?;
-    let name = body.0.name.trim().to_owned();
-    let n = name.chars().count();
-    if n == 0 || n > 100 || name.chars().any(char::is_control) {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "name",
-            "invalid_name",
-            "A key's name has 1 to 100 characters.",
-        )]));
-    }
     let key = tokens::generate(API_KEY_PREFIX);
     let mut tx = state.pool.begin().await?;
-    let row = api_keys::insert(&mut tx, &name, &tokens::digest(&key), caller.id).await?;
-    audit::record(
+    let row = flow::create(
         &mut tx,
-        Actor::from(&caller),
-        Event::new("api_key", row.id, "create").status(None, "active"),
+        &session.0.actor(),
+        &body.0.name,
+        &tokens::digest(&key),
     )
     .await?;
     tx.commit().await?;
@@ -120,21 +109,8 @@ pub async fn revoke(
     session: Session,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
-    let caller = session.0;
-    caller.require_admin()?;
-    let id = id.into_inner();
     let mut tx = state.pool.begin().await?;
-    let was_active = api_keys::revoke(&mut tx, id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if was_active {
-        audit::record(
-            &mut tx,
-            Actor::from(&caller),
-            Event::new("api_key", id, "revoke").status(Some("active"), "revoked"),
-        )
-        .await?;
-    }
+    flow::revoke(&mut tx, &session.0.actor(), id.into_inner()).await?;
     tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

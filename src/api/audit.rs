@@ -2,6 +2,7 @@
 
 use crate::api::page::{List, PageParams};
 use crate::auth::Session;
+use crate::domain::error::Code;
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, AuditFilter, EntityType};
@@ -45,7 +46,7 @@ fn uuid(errs: &mut Vec<FieldError>, field: &str, raw: Option<&str>) -> Option<Uu
     let raw = raw?;
     let id = Uuid::parse_str(raw.trim()).ok();
     if id.is_none() {
-        errs.push(FieldError::new(field, "invalid_uuid", "Use a UUID."));
+        errs.push(FieldError::new(field, Code::InvalidUuid, "Use a UUID."));
     }
     id
 }
@@ -60,7 +61,7 @@ fn time(errs: &mut Vec<FieldError>, field: &str, raw: Option<&str>) -> Option<Da
     if t.is_none() {
         errs.push(FieldError::new(
             field,
-            "invalid_datetime",
+            Code::InvalidDatetime,
             format!(
                 "`{field}` is an RFC 3339 time with an offset, e.g. 2027-06-18T20:00:00+08:00."
             ),
@@ -78,7 +79,7 @@ fn filter(q: &AuditQuery) -> std::result::Result<AuditFilter, Vec<FieldError>> {
             let all: Vec<&str> = EntityType::ALL.iter().map(|t| t.as_str()).collect();
             errs.push(FieldError::new(
                 "entity_type",
-                "invalid_entity_type",
+                Code::InvalidEntityType,
                 format!("Use one of {}.", all.join(", ")),
             ));
         }
@@ -96,7 +97,7 @@ fn filter(q: &AuditQuery) -> std::result::Result<AuditFilter, Vec<FieldError>> {
     {
         errs.push(FieldError::new(
             "since",
-            "invalid_range",
+            Code::InvalidRange,
             "`since` must not be after `until`.",
         ));
     }
@@ -124,7 +125,10 @@ pub async fn list(
 ) -> Result<HttpResponse> {
     session.0.require_admin()?;
     let q = web::Query::<AuditQuery>::from_query(req.query_string()).map_err(|e| {
-        ApiError::unprocessable("invalid_query", format!("The query string is invalid: {e}"))
+        ApiError::unprocessable(
+            Code::InvalidQuery,
+            format!("The query string is invalid: {e}"),
+        )
     })?;
     let filter = filter(&q);
     let page = PageParams::parse(req.query_string());
@@ -133,7 +137,7 @@ pub async fn list(
         (f, p) => {
             let mut errs = f.err().unwrap_or_default();
             if let Err(e) = p {
-                errs.extend_from_slice(e.field_errors());
+                errs.extend(e.errors);
             }
             return Err(ApiError::validation(errs));
         }
@@ -158,7 +162,7 @@ mod tests {
     fn fields(r: std::result::Result<AuditFilter, Vec<FieldError>>) -> Vec<(String, String)> {
         r.unwrap_err()
             .into_iter()
-            .map(|e| (e.field, e.code.into_owned()))
+            .map(|e| (e.field, e.code.as_str().to_owned()))
             .collect()
     }
 

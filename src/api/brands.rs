@@ -2,20 +2,18 @@
 
 use crate::api::json::ApiJson;
 use crate::api::page::{List, PageParams};
-use crate::auth::{Session, UserCaller};
+use crate::auth::Session;
 use crate::domain::brand::{
-    BrandKind, BrandName, MemberRole, StoreUrl, Verification, VerificationDecision, decision_note,
+    BrandKind, BrandName, MemberRole, StoreUrl, Verification, VerificationDecision,
 };
-use crate::domain::user::Role;
+use crate::domain::error::Errors;
 use crate::error::{ApiError, Problem, Result};
+use crate::flow::brands as flow;
 use crate::state::AppState;
 use crate::store::Scope;
-use crate::store::audit::{self, Actor, Event};
-use crate::store::brands::{self, Brand, BrandFilter, Member, NewBrand};
-use crate::store::users;
+use crate::store::brands::{self, Brand, BrandFilter, Member};
 use actix_web::{HttpResponse, delete, get, post, web};
 use serde::Deserialize;
-use sqlx::PgConnection;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -63,59 +61,17 @@ pub async fn create(
     session: Session,
     body: ApiJson<CreateBrandBody>,
 ) -> Result<HttpResponse> {
-    let caller = session.0;
     let b = body.0;
-    let name = BrandName::parse(&b.name);
-    let url = StoreUrl::parse(&b.tmall_store_url);
-    let (name, url) = match (name, url) {
-        (Ok(n), Ok(u)) => (n, u),
-        (n, u) => {
-            let errs = [n.err(), u.err()].into_iter().flatten().collect();
-            return Err(ApiError::validation(errs));
-        }
+    let mut errs = Errors::new();
+    let name = errs.take(BrandName::parse(&b.name));
+    let url = errs.take(StoreUrl::parse(&b.tmall_store_url));
+    let (Some(name), Some(url)) = errs.finish((name, url))? else {
+        return Err(ApiError::validation(Vec::new()));
     };
     let mut tx = state.pool.begin().await?;
-    let brand = insert_brand(&mut tx, &caller, &name, b.kind, &url).await?;
+    let brand = flow::create(&mut tx, &session.0.actor(), &name, b.kind, &url).await?;
     tx.commit().await?;
     Ok(HttpResponse::Created().json(brand))
-}
-
-/// Inserts the brand, makes a marketer who creates it its owner and writes the audit
-/// event, inside the caller's transaction (also used by `crate::demo`).
-pub async fn insert_brand(
-    conn: &mut PgConnection,
-    caller: &UserCaller,
-    name: &BrandName,
-    kind: BrandKind,
-    url: &StoreUrl,
-) -> Result<Brand> {
-    let brand = brands::insert(
-        &mut *conn,
-        NewBrand {
-            name,
-            kind,
-            url,
-            created_by: caller.id,
-        },
-    )
-    .await?;
-    if caller.role == Role::Marketer {
-        brands::add_member(
-            &mut *conn,
-            brand.id,
-            caller.id,
-            MemberRole::Owner,
-            caller.id,
-        )
-        .await?;
-    }
-    audit::record(
-        conn,
-        Actor::from(caller),
-        Event::new("brand", brand.id, "create").status(None, Verification::Pending.as_str()),
-    )
-    .await?;
-    Ok(brand)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -151,7 +107,7 @@ pub async fn list(
         q: q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
     };
     let mut conn = state.pool.acquire().await?;
-    let rows = brands::list(&mut conn, Scope::from(&session.0), &filter, &page).await?;
+    let rows = brands::list(&mut conn, Scope::from(&session.0.actor()), &filter, &page).await?;
     Ok(HttpResponse::Ok().json(rows))
 }
 
@@ -172,44 +128,10 @@ pub async fn get_one(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
     let mut conn = state.pool.acquire().await?;
-    let brand = brands::visible(&mut conn, Scope::from(&session.0), id.into_inner())
+    let brand = brands::visible(&mut conn, Scope::from(&session.0.actor()), id.into_inner())
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok(HttpResponse::Ok().json(brand))
-}
-
-/// May the caller manage the brand's members? Admins and the brand's owners may; a
-/// member is refused (403); anyone else who cannot see the brand gets 404.
-async fn require_owner(conn: &mut PgConnection, caller: &UserCaller, brand_id: Uuid) -> Result<()> {
-    match caller.role {
-        Role::Admin => Ok(()),
-        Role::Reviewer => Err(ApiError::forbidden()),
-        Role::Marketer => match brands::member_role(conn, caller.id, brand_id)
-            .await?
-            .as_deref()
-        {
-            Some("owner") => Ok(()),
-            Some(_) => Err(ApiError::forbidden()),
-            None => Err(ApiError::not_found()),
-        },
-    }
-}
-
-/// Checks the brand exists (for admins and reviewers), then that the caller may manage it.
-async fn authorize_members(
-    conn: &mut PgConnection,
-    caller: &UserCaller,
-    brand_id: Uuid,
-    lock: bool,
-) -> Result<()> {
-    // Visibility first, in SQL: a marketer may not even lock another brand's row.
-    let visible = brands::visible(conn, Scope::from(caller), brand_id)
-        .await?
-        .is_some();
-    if !visible || (lock && brands::lock(conn, brand_id).await?.is_none()) {
-        return Err(ApiError::not_found());
-    }
-    require_owner(conn, caller, brand_id).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -242,53 +164,11 @@ pub async fn add_member(
     id: web::Path<Uuid>,
     body: ApiJson<AddMemberBody>,
 ) -> Result<HttpResponse> {
-    let caller = session.0;
-    let brand_id = id.into_inner();
     let b = body.0;
     let mut tx = state.pool.begin().await?;
-    authorize_members(&mut tx, &caller, brand_id, true).await?;
-    let member = add_member_by_email(&mut tx, &caller, brand_id, &b.email, b.role).await?;
+    let member = flow::add_member(&mut tx, &session.0.actor(), *id, &b.email, b.role).await?;
     tx.commit().await?;
     Ok(HttpResponse::Created().json(member))
-}
-
-/// Adds the marketer with this email to the brand and writes the audit event, inside
-/// the caller's transaction (also used by `crate::demo`). Whether the caller may manage
-/// the brand's members is theirs to check first (`authorize_members`).
-pub async fn add_member_by_email(
-    conn: &mut PgConnection,
-    caller: &UserCaller,
-    brand_id: Uuid,
-    email: &str,
-    role: MemberRole,
-) -> Result<Member> {
-    let (user, _) = users::by_email(&mut *conn, email).await?.ok_or_else(|| {
-        ApiError::invalid_field("email", "user_not_found", "No account has this email.")
-    })?;
-    let (user_id, email) = (user.id, user.email);
-    if user.role != Role::Marketer.as_str() {
-        return Err(ApiError::invalid_field(
-            "email",
-            "not_a_marketer",
-            "Only marketer accounts can be members of a brand.",
-        ));
-    }
-    let member = brands::add_member(&mut *conn, brand_id, user_id, role, caller.id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::conflict(
-                "already_member",
-                "This user is already a member of the brand.",
-            )
-        })?;
-    let note = format!("{user_id} {email} as {}", role.as_str());
-    audit::record(
-        conn,
-        Actor::from(caller),
-        Event::new("brand", brand_id, "add_member").note(Some(&note)),
-    )
-    .await?;
-    Ok(member)
 }
 
 /// The brand's members, newest first.
@@ -313,10 +193,9 @@ pub async fn list_members(
     id: web::Path<Uuid>,
     page: PageParams,
 ) -> Result<HttpResponse> {
-    let caller = session.0;
     let brand_id = id.into_inner();
     let mut conn = state.pool.acquire().await?;
-    authorize_members(&mut conn, &caller, brand_id, false).await?;
+    flow::authorize_members(&mut conn, &session.0.actor(), brand_id, false).await?;
     let rows = brands::members(&mut conn, brand_id, &page).await?;
     Ok(HttpResponse::Ok().json(rows))
 }
@@ -339,29 +218,9 @@ pub async fn remove_member(
     session: Session,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse> {
-    let caller = session.0;
     let (brand_id, user_id) = path.into_inner();
     let mut tx = state.pool.begin().await?;
-    authorize_members(&mut tx, &caller, brand_id, true).await?;
-    let role = brands::member_role(&mut tx, user_id, brand_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if role == MemberRole::Owner.as_str() && brands::owner_count(&mut tx, brand_id).await? <= 1 {
-        return Err(ApiError::conflict(
-            "last_owner",
-            "A brand keeps at least one owner; add another owner first.",
-        ));
-    }
-    let (email, _) = brands::remove_member(&mut tx, brand_id, user_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let note = format!("{user_id} {email}");
-    audit::record(
-        &mut tx,
-        Actor::from(&caller),
-        Event::new("brand", brand_id, "remove_member").note(Some(&note)),
-    )
-    .await?;
+    flow::remove_member(&mut tx, &session.0.actor(), brand_id, user_id).await?;
     tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -395,43 +254,16 @@ pub async fn verify(
     id: web::Path<Uuid>,
     body: ApiJson<VerificationBody>,
 ) -> Result<HttpResponse> {
-    let caller = session.0;
-    caller.require_staff()?;
-    let brand_id = id.into_inner();
     let b = body.0;
-    let note =
-        decision_note(b.decision, b.note.as_deref()).map_err(|e| ApiError::validation(vec![e]))?;
-    let to = match b.decision {
-        VerificationDecision::Verified => Verification::Verified,
-        VerificationDecision::Rejected => Verification::Rejected,
-    };
     let mut tx = state.pool.begin().await?;
-    let brand = set_verification(&mut tx, &caller, brand_id, to, note.as_deref()).await?;
-    tx.commit().await?;
-    Ok(HttpResponse::Ok().json(brand))
-}
-
-/// Records the verification decision and its audit event, inside the caller's
-/// transaction (also used by `crate::demo`); the note is checked beforehand
-/// (`decision_note`).
-pub async fn set_verification(
-    conn: &mut PgConnection,
-    caller: &UserCaller,
-    brand_id: Uuid,
-    to: Verification,
-    note: Option<&str>,
-) -> Result<Brand> {
-    let before = brands::lock(&mut *conn, brand_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let brand = brands::set_verification(&mut *conn, brand_id, to, note, caller.id).await?;
-    audit::record(
-        conn,
-        Actor::from(caller),
-        Event::new("brand", brand_id, "verify")
-            .status(Some(&before.verification), to.as_str())
-            .note(note),
+    let brand = flow::verify(
+        &mut tx,
+        &session.0.actor(),
+        *id,
+        b.decision,
+        b.note.as_deref(),
     )
     .await?;
-    Ok(brand)
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(brand))
 }

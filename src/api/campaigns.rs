@@ -2,13 +2,11 @@
 //! a reviewer may pause (stop an ad at once) but only the brand or an admin resumes.
 
 use crate::api::page::{List, PageParams};
-use crate::auth::{Session, UserCaller};
-use crate::domain::campaign::{CampaignState, PauseAction, run_label};
-use crate::domain::user::Role;
+use crate::auth::Session;
+use crate::domain::campaign::{CampaignState, PauseAction};
 use crate::error::{ApiError, Problem, Result};
 use crate::state::AppState;
 use crate::store::Scope;
-use crate::store::audit::{self, Actor, Event};
 use crate::store::campaigns::{self, Campaign, CampaignFilter};
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
@@ -54,7 +52,8 @@ pub async fn list(
         brand_id: q.brand_id,
         state: q.state,
     };
-    let rows = campaigns::list(&state.pool, &filter, Scope::from(&session.0), &page).await?;
+    let rows =
+        campaigns::list(&state.pool, &filter, Scope::from(&session.0.actor()), &page).await?;
     Ok(HttpResponse::Ok().json(rows))
 }
 
@@ -75,9 +74,14 @@ pub async fn one(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
     let mut conn = state.pool.acquire().await?;
-    let c = campaigns::by_id(&mut conn, id.into_inner(), Scope::from(&session.0), false)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let c = campaigns::by_id(
+        &mut conn,
+        id.into_inner(),
+        Scope::from(&session.0.actor()),
+        false,
+    )
+    .await?
+    .ok_or_else(ApiError::not_found)?;
     Ok(HttpResponse::Ok().json(c))
 }
 
@@ -98,7 +102,7 @@ pub async fn pause(
     session: Session,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
-    switch(&state, session.0, id.into_inner(), PauseAction::Pause).await
+    switch(&state, session, id.into_inner(), PauseAction::Pause).await
 }
 
 /// Resume a paused campaign. Brand members and admins; a reviewer may not.
@@ -119,40 +123,17 @@ pub async fn resume(
     session: Session,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
-    switch(&state, session.0, id.into_inner(), PauseAction::Resume).await
+    switch(&state, session, id.into_inner(), PauseAction::Resume).await
 }
 
 async fn switch(
     state: &AppState,
-    caller: UserCaller,
+    session: Session,
     id: Uuid,
     action: PauseAction,
 ) -> Result<HttpResponse> {
     let mut tx = state.pool.begin().await?;
-    // Marketers see only their brands' campaigns (so membership is settled here);
-    // staff see all.
-    let c = campaigns::by_id(&mut tx, id, Scope::from(&caller), true)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if action == PauseAction::Resume && caller.role == Role::Reviewer {
-        return Err(ApiError::forbidden());
-    }
-    let paused = action.apply(c.paused, c.state)?;
-    let updated = campaigns::set_paused(&mut tx, id, c.paused)
-        .await?
-        .ok_or_else(|| {
-            ApiError::conflict(
-                "invalid_transition",
-                "The campaign changed meanwhile; read it again.",
-            )
-        })?;
-    audit::record(
-        &mut tx,
-        Actor::from(&caller),
-        Event::new("campaign", id, action.as_str())
-            .status(Some(run_label(c.paused)), run_label(paused)),
-    )
-    .await?;
+    let updated = crate::flow::campaigns::switch(&mut tx, &session.0.actor(), id, action).await?;
     tx.commit().await?;
     Ok(HttpResponse::Ok().json(updated))
 }

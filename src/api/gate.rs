@@ -3,6 +3,7 @@
 
 use crate::api::json::ApiJson;
 use crate::auth::Caller;
+use crate::domain::error::Code;
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::gate::Verdict;
 use crate::gate::decision::Reason;
@@ -47,7 +48,7 @@ fn parse_at(raw: Option<&str>) -> Result<DateTime<Utc>> {
         .map_err(|_| {
             ApiError::validation(vec![FieldError::new(
                 "at",
-                "invalid_datetime",
+                Code::InvalidDatetime,
                 "`at` is an RFC 3339 time with an offset, e.g. 2027-06-18T20:00:00+08:00.",
             )])
         })
@@ -128,7 +129,7 @@ pub async fn batch(
     if checks.is_empty() || checks.len() > MAX_BATCH {
         return Err(ApiError::validation(vec![FieldError::new(
             "checks",
-            "invalid_length",
+            Code::InvalidLength,
             "A batch has 1 to 1000 checks.",
         )]));
     }

@@ -2,6 +2,7 @@
 //! shape (unknown field, wrong type, missing field) is 422 naming the field; a body over
 //! the limit is 413.
 
+use crate::domain::error::Code;
 use crate::error::{ApiError, FieldError, Result};
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
@@ -16,7 +17,7 @@ pub struct ApiJson<T>(pub T);
 pub fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        Code::PayloadTooLarge,
         "The body is larger than 1 MiB.",
     )
 }
@@ -24,7 +25,10 @@ pub fn too_large() -> ApiError {
 /// Parses `bytes` as `T`, with the errors described above.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_request("malformed_body", format!("The body is not valid JSON: {e}"))
+        ApiError::bad_request(
+            Code::MalformedBody,
+            format!("The body is not valid JSON: {e}"),
+        )
     })?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
@@ -37,7 +41,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
             } else {
                 path.clone()
             };
-            ("unknown_field", field)
+            (Code::UnknownField, field)
         } else if let Some(rest) = inner.strip_prefix("missing field `") {
             let name = rest.split('`').next().unwrap_or_default();
             let field = if path == "." {
@@ -45,13 +49,13 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
             } else {
                 format!("{path}.{name}")
             };
-            ("required", field)
+            (Code::Required, field)
         } else {
-            ("invalid_type", path.trim_start_matches('.').to_owned())
+            (Code::InvalidType, path.trim_start_matches('.').to_owned())
         };
         let message = match code {
-            "unknown_field" => "This field is not accepted here.".to_owned(),
-            "required" => "This field is required.".to_owned(),
+            Code::UnknownField => "This field is not accepted here.".to_owned(),
+            Code::Required => "This field is required.".to_owned(),
             _ => inner,
         };
         let field = if field.is_empty() {
@@ -85,7 +89,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             if !is_json {
                 return Err(ApiError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
+                    Code::UnsupportedMediaType,
                     "Send the body as application/json.",
                 ));
             }
@@ -93,7 +97,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                 if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
                     too_large()
                 } else {
-                    ApiError::bad_request("malformed_body", "The body could not be read.")
+                    ApiError::bad_request(Code::MalformedBody, "The body could not be read.")
                 }
             })?;
             parse(&bytes).map(ApiJson)

@@ -12,6 +12,7 @@ pub mod health;
 pub mod json;
 pub mod page;
 pub mod precondition;
+pub mod review;
 pub mod seasons;
 pub mod users;
 pub mod whitelist;
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     brands::configure(cfg);
     seasons::configure(cfg);
     applications::configure(cfg);
+    review::configure(cfg);
     whitelist::configure(cfg);
     campaigns::configure(cfg);
     dashboard::configure(cfg);

@@ -2,18 +2,17 @@
 
 use crate::api::json::ApiJson;
 use crate::api::page::{List, PageParams};
-use crate::api::precondition::IfMatch;
-use crate::auth::{Session, UserCaller};
+use crate::api::precondition::if_match;
+use crate::auth::Session;
 use crate::domain::season::{DEFAULT_TIMEZONE, Phase, SeasonSpec, SeasonState};
-use crate::error::{ApiError, OnConstraint, Problem, Result};
+use crate::error::{ApiError, Problem, Result};
+use crate::flow::seasons as flow;
 use crate::state::AppState;
-use crate::store::audit::{self, Actor, Event};
 use crate::store::seasons::{self, Season};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use sqlx::PgConnection;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -23,10 +22,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(list)
         .service(get_one)
         .service(update);
-}
-
-fn code_taken() -> ApiError {
-    ApiError::conflict("season_code_taken", "Another season already has this code.")
 }
 
 fn with_etag(mut res: actix_web::HttpResponseBuilder, s: &Season) -> HttpResponse {
@@ -84,8 +79,6 @@ pub async fn create(
     session: Session,
     body: ApiJson<CreateSeasonBody>,
 ) -> Result<HttpResponse> {
-    let caller = session.0;
-    caller.require_admin()?;
     let b = body.0;
     let spec = SeasonSpec {
         code: b.code,
@@ -96,32 +89,11 @@ pub async fn create(
         starts_at: b.starts_at,
         ends_at: b.ends_at,
         phases: b.phases,
-    }
-    .validate()
-    .map_err(ApiError::validation)?;
+    };
     let mut tx = state.pool.begin().await?;
-    let season = insert_season(&mut tx, &caller, &spec).await?;
+    let season = flow::create(&mut tx, &session.0.actor(), spec).await?;
     tx.commit().await?;
     Ok(with_etag(HttpResponse::Created(), &season))
-}
-
-/// Inserts the validated season and writes its audit event, inside the caller's
-/// transaction (also used by `crate::demo`).
-pub async fn insert_season(
-    conn: &mut PgConnection,
-    caller: &UserCaller,
-    spec: &SeasonSpec,
-) -> Result<Season> {
-    let season = seasons::insert(&mut *conn, spec)
-        .await
-        .on_constraint("seasons_code_key", code_taken)?;
-    audit::record(
-        conn,
-        Actor::from(caller),
-        Event::new("season", season.id, "create").note(Some(&season.code)),
-    )
-    .await?;
-    Ok(season)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -252,37 +224,12 @@ pub async fn update(
     id: web::Path<Uuid>,
     body: ApiJson<UpdateSeasonBody>,
 ) -> Result<HttpResponse> {
-    let caller = session.0;
-    caller.require_admin()?;
-    let id = id.into_inner();
-    let expected = IfMatch::from_request(&req)?;
+    let actor = session.0.actor();
+    actor.require_admin()?;
+    let expected = if_match(&req)?;
+    let body = body.0;
     let mut tx = state.pool.begin().await?;
-    let current = seasons::lock(&mut tx, id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    expected.check(current.version)?;
-    let (merged, changed) = body.0.merge(current.spec());
-    let merged = merged.validate().map_err(ApiError::validation)?;
-    if seasons::would_strand(&mut tx, id, merged.starts_at, merged.ends_at).await? {
-        return Err(ApiError::conflict(
-            "season_in_use",
-            "A campaign or whitelist entry of this season would lie outside its run window.",
-        ));
-    }
-    let season = seasons::update(&mut tx, id, &merged)
-        .await
-        .on_constraint("seasons_code_key", code_taken)?;
-    let note = if changed.is_empty() {
-        "no changes".to_owned()
-    } else {
-        format!("changed: {}", changed.join(", "))
-    };
-    audit::record(
-        &mut tx,
-        Actor::from(&caller),
-        Event::new("season", id, "update").note(Some(&note)),
-    )
-    .await?;
+    let season = flow::update(&mut tx, &actor, *id, &expected, |s| body.merge(s)).await?;
     tx.commit().await?;
     Ok(with_etag(HttpResponse::Ok(), &season))
 }

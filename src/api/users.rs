@@ -5,9 +5,9 @@ use crate::api::json::ApiJson;
 use crate::api::page::{List, PageParams};
 use crate::auth::Session;
 use crate::domain::user::Role;
-use crate::error::{ApiError, Problem, Result};
+use crate::error::{Problem, Result};
+use crate::flow::accounts::{self as flow, Creator};
 use crate::state::AppState;
-use crate::store::audit::{self, Actor, Event};
 use crate::store::users::{self, User, UserFilter};
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
@@ -60,9 +60,10 @@ pub async fn create(
     caller.require_admin()?;
     let b = body.0;
     let (email, password, name) = parse_account(&b.email, &b.password, &b.display_name)?;
+    let actor = caller.actor();
     let user = create_user(
         &state,
-        Some(Actor::from(&caller)),
+        Creator::Admin(&actor),
         &email,
         &password,
         &name,
@@ -130,27 +131,8 @@ pub async fn disable(
     session: Session,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
-    let caller = session.0;
-    caller.require_admin()?;
-    let id = id.into_inner();
-    if id == caller.id {
-        return Err(ApiError::conflict(
-            "cannot_disable_self",
-            "You cannot disable your own account.",
-        ));
-    }
     let mut tx = state.pool.begin().await?;
-    let (user, was_disabled) = users::disable(&mut tx, id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if !was_disabled {
-        audit::record(
-            &mut tx,
-            Actor::from(&caller),
-            Event::new("user", id, "disable").status(Some("active"), "disabled"),
-        )
-        .await?;
-    }
+    let user = flow::disable(&mut tx, &session.0.actor(), id.into_inner()).await?;
     tx.commit().await?;
     Ok(HttpResponse::Ok().json(user))
 }

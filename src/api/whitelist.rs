@@ -3,12 +3,11 @@
 
 use crate::api::json::ApiJson;
 use crate::api::page::{Cursor, List, PageParams, cut_page};
-use crate::auth::{Session, UserCaller};
-use crate::domain::whitelist::{Reason, WhitelistAction, WhitelistStatus};
-use crate::error::{ApiError, OnConstraint, Problem, Result};
+use crate::auth::Session;
+use crate::domain::whitelist::{WhitelistAction, WhitelistStatus};
+use crate::error::{ApiError, Problem, Result};
 use crate::state::AppState;
 use crate::store::Scope;
-use crate::store::audit::{self, Actor, Event};
 use crate::store::whitelist::{self, ExportRow, WhitelistEntry, WhitelistFilter};
 use actix_web::http::header;
 use actix_web::web::Bytes;
@@ -16,7 +15,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::{StreamExt, stream};
 use serde::Deserialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -62,7 +61,7 @@ pub async fn list(
     q: web::Query<WhitelistQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    let scope = Scope::from(&session.0);
+    let scope = Scope::from(&session.0.actor());
     let q = q.into_inner();
     let filter = WhitelistFilter {
         season_id: q.season_id,
@@ -93,9 +92,14 @@ pub async fn one(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse> {
     let mut conn = state.pool.acquire().await?;
-    let entry = whitelist::by_id(&mut conn, id.into_inner(), Scope::from(&session.0), false)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let entry = whitelist::by_id(
+        &mut conn,
+        id.into_inner(),
+        Scope::from(&session.0.actor()),
+        false,
+    )
+    .await?
+    .ok_or_else(ApiError::not_found)?;
     Ok(HttpResponse::Ok().json(entry))
 }
 
@@ -191,48 +195,17 @@ async fn change(
     body: ApiJson<ReasonBody>,
     action: WhitelistAction,
 ) -> Result<HttpResponse> {
-    let (caller, id) = (session.0, id.into_inner());
     let mut tx = state.pool.begin().await?;
-    // A marketer learns only about entries of their own brands, so visibility comes first.
-    let entry = whitelist::by_id(&mut tx, id, Scope::from(&caller), caller.is_staff())
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    caller.require_staff()?;
-    let reason = Reason::parse(&body.0.reason).map_err(|e| ApiError::validation(vec![e]))?;
-    let updated = change_status(&mut tx, &caller, &entry, action, &reason).await?;
-    tx.commit().await?;
-    Ok(HttpResponse::Ok().json(updated))
-}
-
-/// Moves the locked `entry` by `action` and writes the audit event, inside the caller's
-/// transaction (also used by `crate::demo`). Who may do it is the caller's to check.
-pub async fn change_status(
-    conn: &mut PgConnection,
-    caller: &UserCaller,
-    entry: &WhitelistEntry,
-    action: WhitelistAction,
-    reason: &Reason,
-) -> Result<WhitelistEntry> {
-    let from = entry.status;
-    let to = from.apply(action).ok_or_else(|| action.refused(from))?;
-    let updated = whitelist::set_status(&mut *conn, entry.id, from, to, reason.as_str())
-        .await
-        .on_constraint(whitelist::UNIQUE_OPEN, || {
-            ApiError::conflict(
-                "whitelist_conflict",
-                "The brand already has an open whitelist entry for this season.",
-            )
-        })?
-        .ok_or_else(|| action.refused(from))?;
-    audit::record(
-        conn,
-        Actor::from(caller),
-        Event::new("whitelist_entry", entry.id, action.as_str())
-            .status(Some(from.as_str()), to.as_str())
-            .note(Some(reason.as_str())),
+    let updated = crate::flow::whitelist::change_status(
+        &mut tx,
+        &session.0.actor(),
+        id.into_inner(),
+        action,
+        &body.0.reason,
     )
     .await?;
-    Ok(updated)
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(updated))
 }
 
 // ---- CSV export ----

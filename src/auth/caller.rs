@@ -2,6 +2,8 @@
 //! `Authorization: Bearer` header, never from a URL.
 
 use super::tokens::{self, API_KEY_PREFIX, SESSION_PREFIX};
+use crate::domain::actor::Actor;
+use crate::domain::error::Code;
 use crate::domain::user::Role;
 use crate::error::{ApiError, Result};
 use crate::state::AppState;
@@ -19,6 +21,14 @@ pub struct UserCaller {
 }
 
 impl UserCaller {
+    /// The acting party, as the flow layer takes it.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            id: self.id,
+            role: self.role,
+        }
+    }
+
     pub fn is_staff(&self) -> bool {
         self.role.is_staff()
     }
@@ -67,19 +77,17 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>> {
 }
 
 async fn user_for_session(state: &AppState, token: &str) -> Result<Option<UserCaller>> {
-    let row: Option<(Uuid, Uuid, String)> = sqlx::query_as(
+    let row: Option<(Uuid, Uuid, Role)> = sqlx::query_as(
         "SELECT s.id, u.id, u.role FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = $1 AND s.expires_at > now() AND NOT u.disabled",
     )
     .bind(tokens::digest(token))
     .fetch_optional(&state.pool)
     .await?;
-    Ok(row.and_then(|(session_id, id, role)| {
-        Role::parse(&role).map(|role| UserCaller {
-            id,
-            role,
-            session_id,
-        })
+    Ok(row.map(|(session_id, id, role)| UserCaller {
+        id,
+        role,
+        session_id,
     }))
 }
 
@@ -126,7 +134,7 @@ impl FromRequest for Session {
             match authenticate(req).await? {
                 Caller::User(u) => Ok(Session(u)),
                 Caller::Service { .. } => Err(ApiError::forbidden_because(
-                    "forbidden",
+                    Code::Forbidden,
                     "A service key may only call the gate.",
                 )),
             }

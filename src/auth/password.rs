@@ -2,6 +2,7 @@
 //! runs on the blocking pool behind a semaphore: a storm of logins queues there instead
 //! of stalling the async workers that serve the gate.
 
+use crate::domain::error::Code;
 use crate::error::{ApiError, Result};
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -35,21 +36,21 @@ impl NewPassword {
         if chars < MIN_CHARS {
             return Err(ApiError::invalid_field(
                 field,
-                "password_too_short",
+                Code::PasswordTooShort,
                 format!("Use at least {MIN_CHARS} characters."),
             ));
         }
         if chars > MAX_CHARS {
             return Err(ApiError::invalid_field(
                 field,
-                "password_too_long",
+                Code::PasswordTooLong,
                 format!("Use at most {MAX_CHARS} characters."),
             ));
         }
         if is_common(raw) {
             return Err(ApiError::invalid_field(
                 field,
-                "password_too_common",
+                Code::PasswordTooCommon,
                 "This password is among the most common ones; choose another.",
             ));
         }

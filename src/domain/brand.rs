@@ -1,11 +1,15 @@
 //! Brands: their names, kinds, store URLs, members and verification decisions.
 
-use crate::error::FieldError;
+use super::error::{Code, FieldError, Kind, Rejection, text};
+use super::url;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum BrandKind {
     /// A brand account (flagship store): eligible for the whitelist.
     Brand,
@@ -22,8 +26,9 @@ impl BrandKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum Verification {
     Pending,
     Verified,
@@ -57,8 +62,89 @@ impl VerificationDecision {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+impl From<VerificationDecision> for Verification {
+    fn from(d: VerificationDecision) -> Self {
+        match d {
+            VerificationDecision::Verified => Verification::Verified,
+            VerificationDecision::Rejected => Verification::Rejected,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Brand {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: BrandKind,
+    /// An https URL on tmall.com or a subdomain of it.
+    #[schema(
+        format = "uri",
+        max_length = 2048,
+        example = "https://lining.tmall.com/"
+    )]
+    pub tmall_store_url: String,
+    pub verification: Verification,
+    /// Why the brand was rejected (or a note on its verification).
+    #[schema(max_length = 1000)]
+    pub verification_note: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Brand {
+    /// SPEC §1, §3: only verified brand accounts (flagship stores) may run these ads;
+    /// checked at submit and again at approval (422 `brand_not_eligible`).
+    pub fn check_eligible(&self) -> Result<(), Rejection> {
+        eligibility(self.kind, self.verification)
+    }
+}
+
+/// Whether a brand of this kind and verification may apply; see [`Brand::check_eligible`].
+pub fn eligibility(kind: BrandKind, verification: Verification) -> Result<(), Rejection> {
+    let why = if kind != BrandKind::Brand {
+        "Only brand accounts (flagship stores) may run these ads; independent retailers are not eligible."
+    } else if verification != Verification::Verified {
+        "The brand has not been verified by the platform yet."
+    } else {
+        return Ok(());
+    };
+    Err(Rejection::new(
+        Kind::Unprocessable,
+        Code::BrandNotEligible,
+        why,
+    ))
+}
+
+/// Who may manage a brand's members: admins, and the brand's owners. A member who is not
+/// an owner is refused (403); a reviewer too. `role` is the actor's membership, `None` when
+/// they are no member (then they never saw the brand: 404).
+pub fn may_manage_members(
+    actor_role: super::user::Role,
+    membership: Option<MemberRole>,
+) -> Result<(), Rejection> {
+    use super::user::Role;
+    match (actor_role, membership) {
+        (Role::Admin, _) => Ok(()),
+        (Role::Reviewer, _) => Err(Rejection::role()),
+        (Role::Marketer, Some(MemberRole::Owner)) => Ok(()),
+        (Role::Marketer, Some(MemberRole::Member)) => Err(Rejection::role()),
+        (Role::Marketer, None) => Err(Rejection::not_found()),
+    }
+}
+
+/// A brand keeps at least one owner (409 `last_owner`).
+pub fn check_removal(removed: MemberRole, owners: i64) -> Result<(), Rejection> {
+    if removed == MemberRole::Owner && owners <= 1 {
+        return Err(Rejection::conflict(
+            Code::LastOwner,
+            "A brand keeps at least one owner; add another owner first.",
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum MemberRole {
     Owner,
     Member,
@@ -79,16 +165,15 @@ pub struct BrandName(String);
 
 impl BrandName {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let s = raw.trim();
-        let n = s.chars().count();
-        if n == 0 || n > 200 || s.chars().any(char::is_control) {
-            return Err(FieldError::new(
-                "name",
-                "invalid_name",
-                "A brand's name has 1 to 200 characters and no control characters.",
-            ));
-        }
-        Ok(Self(s.to_owned()))
+        text(
+            "name",
+            raw,
+            (1, 200),
+            false,
+            Code::InvalidName,
+            "A brand's name has 1 to 200 characters and no control characters.",
+        )
+        .map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -102,45 +187,21 @@ pub struct StoreUrl(String);
 
 impl StoreUrl {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let bad = || {
-            FieldError::new(
-                "tmall_store_url",
-                "invalid_store_url",
-                "The store URL is an https address on tmall.com or a subdomain of it.",
-            )
-        };
-        let s = raw.trim();
-        if s.len() > 2048 {
-            return Err(bad());
-        }
-        let url = url::Url::parse(s).map_err(|_| bad())?;
-        if url.scheme() != "https" || !url.username().is_empty() || url.password().is_some() {
-            return Err(bad());
-        }
-        if url.port().is_some() {
-            return Err(bad());
-        }
-        let Some(url::Host::Domain(host)) = url.host() else {
-            return Err(bad());
-        };
-        let host = host.trim_end_matches('.');
-        if !is_tmall_host(host) {
-            return Err(bad());
-        }
-        Ok(Self(url.to_string()))
+        url::parse(raw)
+            .filter(|u| u.is_within(url::TMALL))
+            .map(|u| Self(u.as_str().to_owned()))
+            .ok_or_else(|| {
+                FieldError::new(
+                    "tmall_store_url",
+                    Code::InvalidStoreUrl,
+                    "The store URL is an https address on tmall.com or a subdomain of it.",
+                )
+            })
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-fn is_tmall_host(host: &str) -> bool {
-    // The url crate has already lower-cased and IDNA-normalised the host.
-    host == "tmall.com"
-        || host
-            .strip_suffix(".tmall.com")
-            .is_some_and(|sub| !sub.is_empty() && sub.split('.').all(|l| !l.is_empty()))
 }
 
 /// The note of a verification decision: required (1–1000 characters) when rejecting,
@@ -153,13 +214,13 @@ pub fn decision_note(
     match note {
         None if decision == VerificationDecision::Rejected => Err(FieldError::new(
             "note",
-            "required",
+            Code::Required,
             "Say why the brand is rejected (1 to 1000 characters).",
         )),
         None => Ok(None),
         Some(n) if n.chars().count() > 1000 => Err(FieldError::new(
             "note",
-            "too_long",
+            Code::TooLong,
             "A note has at most 1000 characters.",
         )),
         Some(n) => Ok(Some(n.to_owned())),
@@ -231,5 +292,55 @@ mod tests {
                 .code,
             "too_long"
         );
+    }
+
+    #[test]
+    fn eligibility_needs_a_verified_brand_account() {
+        use BrandKind::*;
+        use Verification::*;
+        assert!(eligibility(Brand, Verified).is_ok());
+        for (k, v) in [
+            (Brand, Pending),
+            (Brand, Rejected),
+            (IndependentRetailer, Verified),
+            (IndependentRetailer, Pending),
+        ] {
+            let r = eligibility(k, v).unwrap_err();
+            assert_eq!(
+                (r.kind, r.code),
+                (Kind::Unprocessable, Code::BrandNotEligible)
+            );
+        }
+    }
+
+    #[test]
+    fn who_manages_members() {
+        use super::super::user::Role::*;
+        assert!(may_manage_members(Admin, None).is_ok());
+        assert!(may_manage_members(Marketer, Some(MemberRole::Owner)).is_ok());
+        assert_eq!(
+            may_manage_members(Marketer, Some(MemberRole::Member))
+                .unwrap_err()
+                .kind,
+            Kind::Forbidden
+        );
+        assert_eq!(
+            may_manage_members(Reviewer, None).unwrap_err().kind,
+            Kind::Forbidden
+        );
+        assert_eq!(
+            may_manage_members(Marketer, None).unwrap_err().kind,
+            Kind::NotFound
+        );
+    }
+
+    #[test]
+    fn the_last_owner_stays() {
+        assert_eq!(
+            check_removal(MemberRole::Owner, 1).unwrap_err().code,
+            Code::LastOwner
+        );
+        assert!(check_removal(MemberRole::Owner, 2).is_ok());
+        assert!(check_removal(MemberRole::Member, 1).is_ok());
     }
 }

@@ -1,8 +1,10 @@
 //! A campaign's derived state and its pause switch.
 
-use crate::error::ApiError;
+use super::error::{Code, Rejection};
+use super::user::Role;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
@@ -60,6 +62,21 @@ impl CampaignState {
     }
 }
 
+/// A campaign, with its state derived when read.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Campaign {
+    pub id: Uuid,
+    pub application_id: Uuid,
+    pub brand_id: Uuid,
+    pub season_id: Uuid,
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub paused: bool,
+    pub state: CampaignState,
+    pub created_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PauseAction {
     Pause,
@@ -76,11 +93,11 @@ impl PauseAction {
 
     /// The new value of `paused`, or the 409 when the switch is already there or the
     /// campaign has ended.
-    pub fn apply(self, paused: bool, state: CampaignState) -> Result<bool, ApiError> {
+    pub fn apply(self, paused: bool, state: CampaignState) -> Result<bool, Rejection> {
         let from = if paused { "paused" } else { "running" };
         let refuse = |why: &str| {
-            ApiError::conflict(
-                "invalid_transition",
+            Rejection::conflict(
+                Code::InvalidTransition,
                 format!("Cannot {} a campaign that is {why}.", self.as_str()),
             )
         };
@@ -95,6 +112,17 @@ impl PauseAction {
     }
 }
 
+impl PauseAction {
+    /// A reviewer may pause (stop an ad at once) but only the brand or an admin resumes.
+    /// Whether a marketer is a member of the campaign's brand is settled by visibility.
+    pub fn allowed_for(self, role: Role) -> Result<(), Rejection> {
+        if self == Self::Resume && role == Role::Reviewer {
+            return Err(Rejection::role());
+        }
+        Ok(())
+    }
+}
+
 /// The audit label of a pause switch value.
 pub fn run_label(paused: bool) -> &'static str {
     if paused { "paused" } else { "running" }
@@ -102,6 +130,7 @@ pub fn run_label(paused: bool) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use super::super::error::Kind;
     use super::CampaignState::*;
     use super::*;
     use chrono::Duration;
@@ -155,10 +184,23 @@ mod tests {
             (Resume, true, Ended),
         ] {
             let e = a.apply(paused, state).unwrap_err();
-            assert_eq!(e.status().as_u16(), 409);
-            assert_eq!(e.code(), "invalid_transition");
+            assert_eq!((e.kind, e.code), (Kind::Conflict, Code::InvalidTransition));
         }
         assert_eq!(run_label(true), "paused");
         assert_eq!(run_label(false), "running");
+    }
+
+    #[test]
+    fn reviewers_pause_but_do_not_resume() {
+        use PauseAction::*;
+        for role in [Role::Marketer, Role::Reviewer, Role::Admin] {
+            assert!(Pause.allowed_for(role).is_ok());
+        }
+        assert!(Resume.allowed_for(Role::Marketer).is_ok());
+        assert!(Resume.allowed_for(Role::Admin).is_ok());
+        assert_eq!(
+            Resume.allowed_for(Role::Reviewer).unwrap_err().kind,
+            Kind::Forbidden
+        );
     }
 }

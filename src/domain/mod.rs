@@ -1,8 +1,13 @@
-//! Pure rules and types: no I/O.
+//! Pure rules and types: no I/O, nothing of HTTP. Imports nothing of ours but domain.
 
+pub mod actor;
 pub mod application;
 pub mod brand;
 pub mod campaign;
+pub mod error;
+pub mod page;
 pub mod season;
+pub mod url;
 pub mod user;
+pub mod version;
 pub mod whitelist;

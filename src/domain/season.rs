@@ -1,7 +1,7 @@
 //! Promotional seasons: the rules a season's fields must satisfy, and its state, which is
 //! derived from the clock and never stored.
 
-use crate::error::FieldError;
+use super::error::{Code, Errors, FieldError, Rejection};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -84,55 +84,79 @@ fn valid_text(s: &str, max: usize) -> bool {
     n >= 1 && n <= max && s.trim() == s && !s.chars().any(char::is_control)
 }
 
+/// SPEC §3: an application is submitted only while its season accepts applications
+/// (422 `season_not_accepting`).
+pub fn check_accepting(state: SeasonState) -> Result<(), Rejection> {
+    if state != SeasonState::Accepting {
+        return Err(Rejection::unprocessable(
+            Code::SeasonNotAccepting,
+            "The season is not accepting applications now.",
+        ));
+    }
+    Ok(())
+}
+
+/// SPEC §5: a change of the run window may not leave a campaign or whitelist entry of the
+/// season outside it (409 `season_in_use`); `strands` is what the database found.
+pub fn check_not_stranding(strands: bool) -> Result<(), Rejection> {
+    if strands {
+        return Err(Rejection::conflict(
+            Code::SeasonInUse,
+            "A campaign or whitelist entry of this season would lie outside its run window.",
+        ));
+    }
+    Ok(())
+}
+
 impl SeasonSpec {
     /// Trims the free-text fields, then checks every rule; lists every violation at once.
-    pub fn validate(mut self) -> Result<Self, Vec<FieldError>> {
+    pub fn parse(mut self) -> Result<Self, Rejection> {
         self.name = self.name.trim().to_owned();
         self.code = self.code.trim().to_owned();
         self.timezone = self.timezone.trim().to_owned();
         for p in &mut self.phases {
             p.name = p.name.trim().to_owned();
         }
-        let mut errs = Vec::new();
+        let mut errs = Errors::new();
         if !valid_code(&self.code) {
             errs.push(FieldError::new(
                 "code",
-                "invalid_code",
+                Code::InvalidCode,
                 "A code has 2 to 40 characters from a-z, 0-9 and '-'.",
             ));
         }
         if !valid_text(&self.name, 200) {
             errs.push(FieldError::new(
                 "name",
-                "invalid_name",
+                Code::InvalidName,
                 "A season's name has 1 to 200 characters.",
             ));
         }
         if self.timezone.parse::<chrono_tz::Tz>().is_err() {
             errs.push(FieldError::new(
                 "timezone",
-                "invalid_timezone",
+                Code::InvalidTimezone,
                 "Use an IANA time zone name such as Asia/Shanghai.",
             ));
         }
         if self.applications_open_at >= self.applications_close_at {
             errs.push(FieldError::new(
                 "applications_close_at",
-                "out_of_order",
+                Code::OutOfOrder,
                 "Applications close after they open.",
             ));
         }
         if self.applications_close_at > self.ends_at {
             errs.push(FieldError::new(
                 "applications_close_at",
-                "after_season_end",
+                Code::AfterSeasonEnd,
                 "Applications close no later than the season ends.",
             ));
         }
         if self.starts_at >= self.ends_at {
             errs.push(FieldError::new(
                 "ends_at",
-                "out_of_order",
+                Code::OutOfOrder,
                 "A season ends after it starts.",
             ));
         }
@@ -142,21 +166,21 @@ impl SeasonSpec {
             if !valid_text(&p.name, 100) {
                 errs.push(FieldError::new(
                     f("name"),
-                    "invalid_name",
+                    Code::InvalidName,
                     "A phase's name has 1 to 100 characters.",
                 ));
             }
             if p.starts_at >= p.ends_at {
                 errs.push(FieldError::new(
                     f("ends_at"),
-                    "out_of_order",
+                    Code::OutOfOrder,
                     "A phase ends after it starts.",
                 ));
             }
             if p.starts_at < self.starts_at || p.ends_at > self.ends_at {
                 errs.push(FieldError::new(
                     f("starts_at"),
-                    "outside_season",
+                    Code::OutsideSeason,
                     "A phase lies inside the season's run window.",
                 ));
             }
@@ -164,20 +188,20 @@ impl SeasonSpec {
                 if p.starts_at < q.starts_at {
                     errs.push(FieldError::new(
                         f("starts_at"),
-                        "out_of_order",
+                        Code::OutOfOrder,
                         "Phases are listed in order of their start.",
                     ));
                 } else if p.starts_at < q.ends_at {
                     errs.push(FieldError::new(
                         f("starts_at"),
-                        "overlaps",
+                        Code::Overlaps,
                         "A phase starts no earlier than the one before it ends.",
                     ));
                 }
             }
             prev = Some(p);
         }
-        if errs.is_empty() { Ok(self) } else { Err(errs) }
+        errs.finish(self)
     }
 
     pub fn state_at(&self, now: DateTime<Utc>) -> SeasonState {
@@ -221,10 +245,11 @@ mod tests {
     }
 
     fn codes(s: SeasonSpec) -> Vec<(String, String)> {
-        s.validate()
+        s.parse()
             .unwrap_err()
+            .errors
             .into_iter()
-            .map(|e| (e.field, e.code.into_owned()))
+            .map(|e| (e.field, e.code.as_str().to_owned()))
             .collect()
     }
 
@@ -236,11 +261,11 @@ mod tests {
     fn valid_season_passes_and_is_trimmed() {
         let mut s = spec();
         s.name = "  618 ".into();
-        assert_eq!(s.validate().unwrap().name, "618");
+        assert_eq!(s.parse().unwrap().name, "618");
         let mut s = spec();
         s.phases.clear();
         s.applications_close_at = s.ends_at; // close == end is allowed
-        assert!(s.validate().is_ok());
+        assert!(s.parse().is_ok());
     }
 
     #[test]
@@ -248,7 +273,7 @@ mod tests {
         for ok in ["ab", "618-2027", &"a".repeat(40)] {
             let mut s = spec();
             s.code = ok.to_string();
-            assert!(s.validate().is_ok(), "{ok}");
+            assert!(s.parse().is_ok(), "{ok}");
         }
         for bad in ["a", "618_2027", "Double11", "双十一", &"a".repeat(41), ""] {
             let mut s = spec();
@@ -270,7 +295,7 @@ mod tests {
         one(s, "timezone", "invalid_timezone");
         let mut s = spec();
         s.timezone = "Europe/Berlin".into();
-        assert!(s.validate().is_ok());
+        assert!(s.parse().is_ok());
     }
 
     #[test]
@@ -334,5 +359,25 @@ mod tests {
         assert_eq!(s.state_at(t(20) - sec), SeasonState::Running);
         assert_eq!(s.state_at(t(20)), SeasonState::Ended);
         assert_eq!(SeasonState::Accepting.as_str(), "accepting");
+    }
+
+    #[test]
+    fn accepting_and_stranding() {
+        assert!(check_accepting(SeasonState::Accepting).is_ok());
+        for st in [
+            SeasonState::Upcoming,
+            SeasonState::Running,
+            SeasonState::Ended,
+        ] {
+            assert_eq!(
+                check_accepting(st).unwrap_err().code,
+                Code::SeasonNotAccepting
+            );
+        }
+        assert!(check_not_stranding(false).is_ok());
+        assert_eq!(
+            check_not_stranding(true).unwrap_err().code,
+            Code::SeasonInUse
+        );
     }
 }

@@ -1,9 +1,14 @@
-use crate::error::{ApiError, FieldError, Result};
+//! Users: roles, email addresses and display names.
+
+use super::error::{Code, FieldError, text};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema, sqlx::Type,
+)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum Role {
     Marketer,
     Reviewer,
@@ -47,7 +52,7 @@ pub struct Email(String);
 impl Email {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         let s = raw.trim();
-        let bad = |m: &str| FieldError::new(field, "invalid_email", m);
+        let bad = |m: &str| FieldError::new(field, Code::InvalidEmail, m);
         if s.len() > 254 {
             return Err(bad("An email address has at most 254 characters."));
         }
@@ -77,48 +82,19 @@ pub struct DisplayName(String);
 
 impl DisplayName {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
-        let s = raw.trim();
-        let n = s.chars().count();
-        if n == 0 || n > 100 || s.chars().any(char::is_control) {
-            return Err(FieldError::new(
-                field,
-                "invalid_display_name",
-                "A display name has 1 to 100 characters and no control characters.",
-            ));
-        }
-        Ok(Self(s.to_owned()))
+        text(
+            field,
+            raw,
+            (1, 100),
+            false,
+            Code::InvalidDisplayName,
+            "A display name has 1 to 100 characters and no control characters.",
+        )
+        .map(Self)
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-/// Collects field errors; turns into one 422 listing them all.
-#[derive(Default)]
-pub struct Errors(pub Vec<FieldError>);
-
-impl Errors {
-    pub fn take<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
-        match r {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.0.push(e);
-                None
-            }
-        }
-    }
-
-    pub fn push(&mut self, e: FieldError) {
-        self.0.push(e);
-    }
-
-    pub fn finish(self) -> Result<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::validation(self.0))
-        }
     }
 }
 

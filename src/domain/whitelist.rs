@@ -1,7 +1,9 @@
 //! The whitelist entry's state machine and the reason given for a change of it.
 
-use crate::error::{ApiError, FieldError};
+use super::error::{Code, FieldError, Rejection, text};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
@@ -12,6 +14,21 @@ pub enum WhitelistStatus {
     Active,
     Suspended,
     Revoked,
+}
+
+/// A brand's place on a season's whitelist.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct WhitelistEntry {
+    pub id: Uuid,
+    pub brand_id: Uuid,
+    pub season_id: Uuid,
+    pub status: WhitelistStatus,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
+    pub source_application_id: Option<Uuid>,
+    pub granted_by: Uuid,
+    pub granted_at: DateTime<Utc>,
+    pub status_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +45,11 @@ impl WhitelistStatus {
             Self::Suspended => "suspended",
             Self::Revoked => "revoked",
         }
+    }
+
+    /// The status after `action`, or the 409 when it is not allowed from `self`.
+    pub fn step(self, action: WhitelistAction) -> Result<Self, Rejection> {
+        self.apply(action).ok_or_else(|| action.refused(self))
     }
 
     /// The status after `action`, or `None` when the action is not allowed from `self`.
@@ -54,9 +76,9 @@ impl WhitelistAction {
     }
 
     /// The 409 for `action` refused from `from`.
-    pub fn refused(self, from: WhitelistStatus) -> ApiError {
-        ApiError::conflict(
-            "invalid_transition",
+    pub fn refused(self, from: WhitelistStatus) -> Rejection {
+        Rejection::conflict(
+            Code::InvalidTransition,
             format!(
                 "Cannot {} a whitelist entry that is {}.",
                 self.as_str(),
@@ -72,16 +94,15 @@ pub struct Reason(String);
 
 impl Reason {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let s = raw.trim();
-        let n = s.chars().count();
-        if n == 0 || n > 1000 {
-            return Err(FieldError::new(
-                "reason",
-                "invalid_reason",
-                "A reason has 1 to 1000 characters.",
-            ));
-        }
-        Ok(Self(s.to_owned()))
+        text(
+            "reason",
+            raw,
+            (1, 1000),
+            true,
+            Code::InvalidReason,
+            "A reason has 1 to 1000 characters.",
+        )
+        .map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -89,8 +110,21 @@ impl Reason {
     }
 }
 
+/// SPEC §3: an approval reuses the brand's open entry for the season, but a suspended one
+/// blocks it (409 `whitelist_suspended`) until a reviewer reinstates it.
+pub fn check_open_entry_for_approval(open: Option<WhitelistStatus>) -> Result<(), Rejection> {
+    if open == Some(WhitelistStatus::Suspended) {
+        return Err(Rejection::conflict(
+            Code::WhitelistSuspended,
+            "The brand's whitelist entry for this season is suspended; reinstate it first.",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::error::Kind;
     use super::WhitelistAction::*;
     use super::WhitelistStatus::*;
     use super::*;
@@ -115,9 +149,9 @@ mod tests {
 
     #[test]
     fn refusal_is_invalid_transition() {
-        let e = Reinstate.refused(Revoked);
-        assert_eq!(e.status().as_u16(), 409);
-        assert_eq!(e.code(), "invalid_transition");
+        let e = Revoked.step(Reinstate).unwrap_err();
+        assert_eq!((e.kind, e.code), (Kind::Conflict, Code::InvalidTransition));
+        assert_eq!(Active.step(Suspend), Ok(Suspended));
     }
 
     #[test]
@@ -127,5 +161,13 @@ mod tests {
         assert!(Reason::parse("   ").is_err());
         assert!(Reason::parse(&"é".repeat(1000)).is_ok());
         assert!(Reason::parse(&"x".repeat(1001)).is_err());
+    }
+
+    #[test]
+    fn a_suspended_entry_blocks_approval() {
+        assert!(check_open_entry_for_approval(None).is_ok());
+        assert!(check_open_entry_for_approval(Some(Active)).is_ok());
+        let e = check_open_entry_for_approval(Some(Suspended)).unwrap_err();
+        assert_eq!((e.kind, e.code), (Kind::Conflict, Code::WhitelistSuspended));
     }
 }

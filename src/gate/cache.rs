@@ -1,7 +1,8 @@
 //! What the gate keeps in memory, and the SQL that fills it.
 
 use super::Verdict;
-use super::decision::{CampaignFacts, EntryStatus, WhitelistFacts, decide};
+use super::decision::{CampaignFacts, WhitelistFacts, decide};
+use crate::domain::whitelist::WhitelistStatus;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use std::collections::{HashMap, HashSet};
@@ -28,7 +29,14 @@ pub struct State {
 }
 
 type CampaignRow = (Uuid, Uuid, Uuid, DateTime<Utc>, DateTime<Utc>, bool);
-type EntryRow = (Uuid, Uuid, Uuid, String, DateTime<Utc>, DateTime<Utc>);
+type EntryRow = (
+    Uuid,
+    Uuid,
+    Uuid,
+    WhitelistStatus,
+    DateTime<Utc>,
+    DateTime<Utc>,
+);
 
 fn facts((_, brand_id, season_id, starts_at, ends_at, paused): CampaignRow) -> CampaignFacts {
     CampaignFacts {
@@ -167,12 +175,10 @@ impl State {
         let mut by_key: HashMap<(Uuid, Uuid), Vec<_>> = HashMap::new();
         for (id, brand_id, season_id, status, from, until) in entries {
             self.entry_keys.insert(id, (brand_id, season_id));
-            if let Some(status) = EntryStatus::parse(&status) {
-                by_key
-                    .entry((brand_id, season_id))
-                    .or_default()
-                    .push((status, from, until));
-            }
+            by_key
+                .entry((brand_id, season_id))
+                .or_default()
+                .push((status, from, until));
         }
         for (key, list) in by_key {
             if let Some(f) = WhitelistFacts::from_entries(list) {

@@ -1,6 +1,7 @@
 //! The gate's rule, with no I/O: given what is known about a campaign, its brand and the
 //! brand's whitelist entries for the season, may it serve at time T, and if not, why.
 
+use crate::domain::whitelist::WhitelistStatus;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -50,24 +51,6 @@ pub struct CampaignFacts {
     pub paused: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryStatus {
-    Active,
-    Suspended,
-    Revoked,
-}
-
-impl EntryStatus {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "active" => Some(Self::Active),
-            "suspended" => Some(Self::Suspended),
-            "revoked" => Some(Self::Revoked),
-            _ => None,
-        }
-    }
-}
-
 /// The brand's entry for a season that is not revoked (at most one, by a unique index).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpenEntry {
@@ -86,16 +69,16 @@ pub struct WhitelistFacts {
 impl WhitelistFacts {
     /// Folds the (brand, season)'s entries; `None` when there are none.
     pub fn from_entries(
-        entries: impl IntoIterator<Item = (EntryStatus, DateTime<Utc>, DateTime<Utc>)>,
+        entries: impl IntoIterator<Item = (WhitelistStatus, DateTime<Utc>, DateTime<Utc>)>,
     ) -> Option<Self> {
         let mut facts: Option<Self> = None;
         for (status, valid_from, valid_until) in entries {
             let f = facts.get_or_insert_with(Self::default);
             match status {
-                EntryStatus::Revoked => f.any_revoked = true,
+                WhitelistStatus::Revoked => f.any_revoked = true,
                 s => {
                     f.open = Some(OpenEntry {
-                        suspended: s == EntryStatus::Suspended,
+                        suspended: s == WhitelistStatus::Suspended,
                         valid_from,
                         valid_until,
                     })
@@ -312,13 +295,13 @@ mod tests {
     fn entries_fold() {
         assert_eq!(WhitelistFacts::from_entries([]), None);
         let f = WhitelistFacts::from_entries([
-            (EntryStatus::Revoked, t(1), t(2)),
-            (EntryStatus::Suspended, t(5), t(18)),
+            (WhitelistStatus::Revoked, t(1), t(2)),
+            (WhitelistStatus::Suspended, t(5), t(18)),
         ])
         .unwrap();
         assert!(f.any_revoked);
         assert_eq!(f.open, open(true).open);
-        let f = WhitelistFacts::from_entries([(EntryStatus::Revoked, t(1), t(2))]).unwrap();
+        let f = WhitelistFacts::from_entries([(WhitelistStatus::Revoked, t(1), t(2))]).unwrap();
         assert_eq!(f, revoked_only());
     }
 }

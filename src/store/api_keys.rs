@@ -1,5 +1,5 @@
 use super::fetch_page;
-use crate::api::page::{Cursor, List, PageParams};
+use crate::domain::page::{Cursor, List, PageParams};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool, QueryBuilder};

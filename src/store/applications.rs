@@ -1,8 +1,12 @@
 //! Applications: reads filtered by the caller's brands, and guarded writes.
 
 use super::{Scope, fetch_page};
-use crate::api::page::{Cursor, List, PageParams};
-use crate::domain::application::{Budget, Creative, Landing, Parts, Status, Targeting, Window};
+pub use crate::domain::application::Application;
+use crate::domain::application::{
+    Budget, Creative, DecisionKind, DecisionRecord, Effect, Landing, Parts, ReasonCode, Status,
+    Step, Targeting, Title, ValidParts, Window,
+};
+use crate::domain::page::{Cursor, List, PageParams};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::postgres::PgArguments;
@@ -12,48 +16,9 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Decision {
-    #[schema(value_type = crate::api::applications::DecisionKind)]
-    pub decision: String,
-    #[schema(schema_with = crate::openapi::reason_code_or_null)]
-    pub reason_code: Option<String>,
-    /// The reviewer's explanation to the brand.
-    #[schema(max_length = 2000)]
-    pub note: Option<String>,
-    pub decided_by: Uuid,
-    pub decided_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Application {
-    pub id: Uuid,
-    pub brand_id: Uuid,
-    pub season_id: Uuid,
-    #[schema(min_length = 1, max_length = 200)]
-    pub title: String,
-    pub creative: Option<Creative>,
-    pub landing: Option<Landing>,
-    pub requested_window: Option<Window>,
-    pub budget: Option<Budget>,
-    pub targeting: Option<Targeting>,
-    pub status: Status,
-    /// Increases on every change; sent as the ETag.
-    #[schema(minimum = 1)]
-    pub version: i32,
-    /// True while (and after) the application is an appeal of a rejection.
-    pub appeal: bool,
-    pub created_by: Uuid,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub submitted_at: Option<DateTime<Utc>>,
-    /// The reviewer who claimed it.
-    pub reviewer_id: Option<Uuid>,
-    pub decision: Option<Decision>,
-}
-
+/// A row as stored; [`Application`] is what the rest of the crate sees.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Row {
+struct Row {
     pub id: Uuid,
     pub brand_id: Uuid,
     pub season_id: Uuid,
@@ -66,7 +31,7 @@ pub struct Row {
     pub budget_daily_cap_fen: Option<i64>,
     pub budget_cpm_bid_fen: Option<i64>,
     pub targeting: Option<Json<Targeting>>,
-    pub status: String,
+    pub status: Status,
     pub version: i32,
     pub appeal: bool,
     pub appeal_used: bool,
@@ -76,8 +41,8 @@ pub struct Row {
     pub updated_at: DateTime<Utc>,
     pub submitted_at: Option<DateTime<Utc>>,
     pub reviewer_id: Option<Uuid>,
-    pub decision: Option<String>,
-    pub decision_reason_code: Option<String>,
+    pub decision: Option<DecisionKind>,
+    pub decision_reason_code: Option<ReasonCode>,
     pub decision_note: Option<String>,
     pub decided_by: Option<Uuid>,
     pub decided_at: Option<DateTime<Utc>>,
@@ -90,11 +55,7 @@ pub const COLUMNS: &str = "a.id, a.brand_id, a.season_id, a.title, a.creative, a
     a.decision_reason_code, a.decision_note, a.decided_by, a.decided_at";
 
 impl Row {
-    pub fn status(&self) -> Status {
-        Status::parse(&self.status).unwrap_or(Status::Draft)
-    }
-
-    pub fn parts(&self) -> Parts {
+    fn parts(&self) -> Parts {
         Parts {
             creative: self.creative.clone().map(|j| j.0),
             landing: self.landing.clone().map(|j| j.0),
@@ -114,11 +75,10 @@ impl Row {
         }
     }
 
-    pub fn into_api(self) -> Application {
+    fn into_domain(self) -> Application {
         let parts = self.parts();
-        let status = self.status();
         let decision = match (self.decision, self.decided_by, self.decided_at) {
-            (Some(decision), Some(decided_by), Some(decided_at)) => Some(Decision {
+            (Some(decision), Some(decided_by), Some(decided_at)) => Some(DecisionRecord {
                 decision,
                 reason_code: self.decision_reason_code,
                 note: self.decision_note,
@@ -137,7 +97,7 @@ impl Row {
             requested_window: parts.requested_window,
             budget: parts.budget,
             targeting: parts.targeting,
-            status,
+            status: self.status,
             version: self.version,
             appeal: self.appeal,
             created_by: self.created_by,
@@ -146,6 +106,8 @@ impl Row {
             submitted_at: self.submitted_at,
             reviewer_id: self.reviewer_id,
             decision,
+            appeal_used: self.appeal_used,
+            rejected_by: self.rejected_by,
         }
     }
 }
@@ -155,10 +117,10 @@ pub async fn insert(
     conn: &mut PgConnection,
     brand_id: Uuid,
     season_id: Uuid,
-    title: &str,
-    p: &Parts,
+    title: &Title,
+    p: &ValidParts,
     created_by: Uuid,
-) -> sqlx::Result<Row> {
+) -> sqlx::Result<Application> {
     let id = Uuid::new_v4();
     let q = sqlx::query(
         "INSERT INTO applications (id, brand_id, season_id, title, created_by, creative, landing, \
@@ -168,9 +130,9 @@ pub async fn insert(
     .bind(id)
     .bind(brand_id)
     .bind(season_id)
-    .bind(title)
+    .bind(title.as_str())
     .bind(created_by);
-    bind_parts(q, p).execute(&mut *conn).await?;
+    bind_parts(q, p.get()).execute(&mut *conn).await?;
     get_for_update(conn, id)
         .await?
         .ok_or(sqlx::Error::RowNotFound)
@@ -180,8 +142,8 @@ pub async fn insert(
 pub async fn write_parts(
     conn: &mut PgConnection,
     id: Uuid,
-    title: Option<&str>,
-    p: &Parts,
+    title: Option<&Title>,
+    p: &ValidParts,
 ) -> sqlx::Result<()> {
     let q = sqlx::query(
         "UPDATE applications SET title = COALESCE($2, title), creative = $3, landing = $4, \
@@ -190,8 +152,8 @@ pub async fn write_parts(
          version = version + 1, updated_at = now() WHERE id = $1",
     )
     .bind(id)
-    .bind(title);
-    bind_parts(q, p).execute(conn).await?;
+    .bind(title.map(Title::as_str));
+    bind_parts(q, p.get()).execute(conn).await?;
     Ok(())
 }
 
@@ -213,7 +175,10 @@ fn bind_parts<'q>(
 }
 
 /// The application, locked for this transaction. Visibility is the caller's to check.
-pub async fn get_for_update(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Row>> {
+pub async fn get_for_update(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> sqlx::Result<Option<Application>> {
     visible(conn, Scope::All, id, true).await
 }
 
@@ -223,7 +188,7 @@ pub async fn visible(
     scope: Scope,
     id: Uuid,
     lock: bool,
-) -> sqlx::Result<Option<Row>> {
+) -> sqlx::Result<Option<Application>> {
     let mut qb = QueryBuilder::new(format!(
         "SELECT {COLUMNS} FROM applications a WHERE a.id = "
     ));
@@ -232,7 +197,8 @@ pub async fn visible(
     if lock {
         qb.push(" FOR UPDATE");
     }
-    qb.build_query_as().fetch_optional(conn).await
+    let row: Option<Row> = qb.build_query_as().fetch_optional(conn).await?;
+    Ok(row.map(Row::into_domain))
 }
 
 pub struct Filter {
@@ -246,11 +212,11 @@ pub async fn list(
     scope: Scope,
     f: &Filter,
     page: &PageParams,
-) -> sqlx::Result<List<Row>> {
+) -> sqlx::Result<List<Application>> {
     let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM applications a WHERE true"));
     scope.push(&mut qb, "a.brand_id");
     if let Some(s) = f.status {
-        qb.push(" AND a.status = ").push_bind(s.as_str());
+        qb.push(" AND a.status = ").push_bind(s);
     }
     if let Some(s) = f.season_id {
         qb.push(" AND a.season_id = ").push_bind(s);
@@ -258,34 +224,42 @@ pub async fn list(
     if let Some(b) = f.brand_id {
         qb.push(" AND a.brand_id = ").push_bind(b);
     }
-    fetch_page(qb, pool, ("a.created_at", "a.id"), page, |r: &Row| {
+    let rows = fetch_page(qb, pool, ("a.created_at", "a.id"), page, |r: &Row| {
         Cursor::new(r.created_at, r.id)
     })
-    .await
+    .await?;
+    Ok(rows.map(Row::into_domain))
 }
 
-/// What a transition changes besides the status.
-#[derive(Debug, Default)]
-pub struct Change {
-    pub submitted_now: bool,
-    pub reviewer_id: Option<Option<Uuid>>,
-    pub appeal: Option<bool>,
-    pub rejected_by: Option<Uuid>,
-    pub decision: Option<(String, Option<String>, Option<String>, Uuid)>,
-}
-
-/// Moves the application from `from` to `to`; false when it was no longer in `from`.
-pub async fn transition(
-    conn: &mut PgConnection,
-    id: Uuid,
-    from: Status,
-    to: Status,
-    c: Change,
-) -> sqlx::Result<bool> {
-    let (decision, reason, note, decided_by) = match c.decision {
-        Some((d, r, n, by)) => (Some(d), r, n, Some(by)),
-        None => (None, None, None, None),
-    };
+/// Writes `step`: moves the application from `step.from` to `step.to` with what the step
+/// changes besides the status (see `Effect`). False when it was no longer in `step.from`.
+pub async fn transition(conn: &mut PgConnection, id: Uuid, step: &Step) -> sqlx::Result<bool> {
+    let mut w = Write::default();
+    match &step.effect {
+        Effect::Nothing => {}
+        Effect::Submit => {
+            w.submitted_now = true;
+            w.set_reviewer = true;
+            w.appeal = Some(false);
+        }
+        Effect::Appeal { rejected_by } => {
+            w.submitted_now = true;
+            w.set_reviewer = true;
+            w.appeal = Some(true);
+            w.rejected_by = *rejected_by;
+        }
+        Effect::Claim { reviewer } => {
+            w.set_reviewer = true;
+            w.reviewer = Some(*reviewer);
+        }
+        Effect::Release => w.set_reviewer = true,
+        Effect::Decide { decision, by } => {
+            w.decision = Some(decision.kind());
+            w.reason = decision.reason();
+            w.note = decision.note().map(str::to_owned);
+            w.decided_by = Some(*by);
+        }
+    }
     let done = sqlx::query(
         "UPDATE applications SET status = $3, version = version + 1, updated_at = now(), \
          submitted_at = CASE WHEN $4 THEN now() ELSE submitted_at END, \
@@ -301,20 +275,34 @@ pub async fn transition(
          WHERE id = $1 AND status = $2",
     )
     .bind(id)
-    .bind(from.as_str())
-    .bind(to.as_str())
-    .bind(c.submitted_now)
-    .bind(c.reviewer_id.is_some())
-    .bind(c.reviewer_id.flatten())
-    .bind(c.appeal)
-    .bind(c.rejected_by)
-    .bind(decision)
-    .bind(reason)
-    .bind(note)
-    .bind(decided_by)
+    .bind(step.from)
+    .bind(step.to)
+    .bind(w.submitted_now)
+    .bind(w.set_reviewer)
+    .bind(w.reviewer)
+    .bind(w.appeal)
+    .bind(w.rejected_by)
+    .bind(w.decision)
+    .bind(w.reason)
+    .bind(w.note)
+    .bind(w.decided_by)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The columns a step writes, as the UPDATE above binds them.
+#[derive(Default)]
+struct Write {
+    submitted_now: bool,
+    set_reviewer: bool,
+    reviewer: Option<Uuid>,
+    appeal: Option<bool>,
+    rejected_by: Option<Uuid>,
+    decision: Option<DecisionKind>,
+    reason: Option<ReasonCode>,
+    note: Option<String>,
+    decided_by: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -331,7 +319,7 @@ pub async fn queue(
     pool: &PgPool,
     season_id: Option<Uuid>,
     page: &PageParams,
-) -> sqlx::Result<Vec<Row>> {
+) -> sqlx::Result<Vec<Application>> {
     let mut qb = QueryBuilder::new(format!(
         "SELECT {COLUMNS} FROM applications a WHERE a.status = 'submitted'"
     ));
@@ -349,7 +337,8 @@ pub async fn queue(
     }
     qb.push(" ORDER BY NOT a.appeal, a.submitted_at, a.id LIMIT ")
         .push_bind(page.fetch());
-    qb.build_query_as().fetch_all(pool).await
+    let rows: Vec<Row> = qb.build_query_as().fetch_all(pool).await?;
+    Ok(rows.into_iter().map(Row::into_domain).collect())
 }
 
 /// The application of the brand for the season with this title, whatever its status.

@@ -2,30 +2,30 @@
 //! change it records.
 
 use super::fetch_page;
-use crate::api::page::{Cursor, List, PageParams};
-use crate::auth::UserCaller;
+use crate::domain::actor::Actor;
+use crate::domain::page::{Cursor, List, PageParams};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool, QueryBuilder};
 use uuid::Uuid;
 
-/// Who did it, as written into the trail.
+/// Who did it, as written into the trail: a user, or the system itself.
 #[derive(Debug, Clone, Copy)]
-pub struct Actor {
+pub struct Author {
     pub id: Option<Uuid>,
     pub role: &'static str,
 }
 
-impl Actor {
-    pub const SYSTEM: Actor = Actor {
+impl Author {
+    pub const SYSTEM: Author = Author {
         id: None,
         role: "system",
     };
 }
 
-impl From<&UserCaller> for Actor {
-    fn from(u: &UserCaller) -> Self {
-        Actor {
+impl From<&Actor> for Author {
+    fn from(u: &Actor) -> Self {
+        Author {
             id: Some(u.id),
             role: u.role.as_str(),
         }
@@ -67,7 +67,12 @@ impl<'a> Event<'a> {
     }
 }
 
-pub async fn record(conn: &mut PgConnection, actor: Actor, e: Event<'_>) -> sqlx::Result<()> {
+pub async fn record(
+    conn: &mut PgConnection,
+    actor: impl Into<Author>,
+    e: Event<'_>,
+) -> sqlx::Result<()> {
+    let actor: Author = actor.into();
     sqlx::query(
         "INSERT INTO audit_events (id, actor_id, actor_role, entity_type, entity_id, action, \
          from_status, to_status, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

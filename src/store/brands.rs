@@ -1,33 +1,13 @@
 //! Brands and their members. Every read for a marketer is filtered by membership in SQL.
 
 use super::{Scope, fetch_page};
-use crate::api::page::{Cursor, List, PageParams};
+pub use crate::domain::brand::Brand;
 use crate::domain::brand::{BrandKind, BrandName, MemberRole, StoreUrl, Verification};
+use crate::domain::page::{Cursor, List, PageParams};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, QueryBuilder};
 use uuid::Uuid;
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Brand {
-    pub id: Uuid,
-    pub name: String,
-    #[schema(value_type = BrandKind)]
-    pub kind: String,
-    /// An https URL on tmall.com or a subdomain of it.
-    #[schema(
-        format = "uri",
-        max_length = 2048,
-        example = "https://lining.tmall.com/"
-    )]
-    pub tmall_store_url: String,
-    #[schema(value_type = Verification)]
-    pub verification: String,
-    /// Why the brand was rejected (or a note on its verification).
-    #[schema(max_length = 1000)]
-    pub verification_note: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
 
 const COLUMNS: &str =
     "id, name, kind, tmall_store_url, verification, verification_note, created_at";
@@ -85,7 +65,7 @@ pub async fn member_role(
     conn: &mut PgConnection,
     user_id: Uuid,
     brand_id: Uuid,
-) -> sqlx::Result<Option<String>> {
+) -> sqlx::Result<Option<MemberRole>> {
     sqlx::query_scalar("SELECT role FROM brand_members WHERE brand_id = $1 AND user_id = $2")
         .bind(brand_id)
         .bind(user_id)
@@ -193,8 +173,7 @@ pub struct Member {
     #[schema(format = "email", max_length = 254)]
     pub email: String,
     pub display_name: String,
-    #[schema(value_type = MemberRole)]
-    pub role: String,
+    pub role: MemberRole,
     pub added_at: DateTime<Utc>,
 }
 
@@ -249,7 +228,7 @@ pub async fn remove_member(
     conn: &mut PgConnection,
     brand_id: Uuid,
     user_id: Uuid,
-) -> sqlx::Result<Option<(String, String)>> {
+) -> sqlx::Result<Option<(String, MemberRole)>> {
     sqlx::query_as(
         "WITH m AS (DELETE FROM brand_members WHERE brand_id = $1 AND user_id = $2 \
          RETURNING user_id, role) \

@@ -2,26 +2,12 @@
 //! by it. The CASE below is `domain::campaign::CampaignState::derive`; keep them in step.
 
 use super::{Scope, fetch_page};
-use crate::api::page::{Cursor, List, PageParams};
+pub use crate::domain::campaign::Campaign;
 use crate::domain::campaign::CampaignState;
+use crate::domain::page::{Cursor, List, PageParams};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sqlx::{PgConnection, PgPool, QueryBuilder};
 use uuid::Uuid;
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Campaign {
-    pub id: Uuid,
-    pub application_id: Uuid,
-    pub brand_id: Uuid,
-    pub season_id: Uuid,
-    pub title: String,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: DateTime<Utc>,
-    pub paused: bool,
-    pub state: CampaignState,
-    pub created_at: DateTime<Utc>,
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct CampaignFilter {

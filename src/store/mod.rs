@@ -10,8 +10,8 @@ pub mod seasons;
 pub mod users;
 pub mod whitelist;
 
-use crate::api::page::{Cursor, List, PageParams};
-use crate::auth::UserCaller;
+use crate::domain::actor::Actor;
+use crate::domain::page::{Cursor, List, PageParams};
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgExecutor, QueryBuilder};
 use uuid::Uuid;
@@ -62,8 +62,8 @@ pub enum Scope {
     MemberOf(Uuid),
 }
 
-impl From<&UserCaller> for Scope {
-    fn from(c: &UserCaller) -> Self {
+impl From<&Actor> for Scope {
+    fn from(c: &Actor) -> Self {
         if c.is_staff() {
             Scope::All
         } else {

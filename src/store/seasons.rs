@@ -1,7 +1,7 @@
 //! Seasons. Their state is computed from the database clock, never stored.
 
 use super::fetch_page;
-use crate::api::page::{Cursor, List, PageParams};
+use crate::domain::page::{Cursor, List, PageParams};
 use crate::domain::season::{self, Phase, SeasonSpec, SeasonState};
 use chrono::{DateTime, Utc};
 use serde::Serialize;

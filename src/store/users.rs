@@ -1,5 +1,5 @@
 use super::fetch_page;
-use crate::api::page::{Cursor, List, PageParams};
+use crate::domain::page::{Cursor, List, PageParams};
 use crate::domain::user::{DisplayName, Email, Role};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -13,8 +13,7 @@ pub struct User {
     pub email: String,
     #[schema(min_length = 1, max_length = 100, example = "Li Na")]
     pub display_name: String,
-    #[schema(value_type = Role)]
-    pub role: String,
+    pub role: Role,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -265,8 +264,7 @@ pub struct Membership {
     pub brand_id: Uuid,
     pub brand_name: String,
     /// The user's role in the brand.
-    #[schema(value_type = crate::domain::brand::MemberRole)]
-    pub role: String,
+    pub role: crate::domain::brand::MemberRole,
 }
 
 pub async fn memberships(pool: &PgPool, user_id: Uuid) -> sqlx::Result<Vec<Membership>> {

@@ -2,28 +2,14 @@
 //! unique index `whitelist_one_open_per_brand_season`.
 
 use super::{Scope, fetch_page, push_keyset};
-use crate::api::page::{Cursor, List, PageParams};
+use crate::domain::page::{Cursor, List, PageParams};
+pub use crate::domain::whitelist::WhitelistEntry;
 use crate::domain::whitelist::WhitelistStatus;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sqlx::{PgConnection, PgPool, QueryBuilder};
 use uuid::Uuid;
 
 pub const UNIQUE_OPEN: &str = "whitelist_one_open_per_brand_season";
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct WhitelistEntry {
-    pub id: Uuid,
-    pub brand_id: Uuid,
-    pub season_id: Uuid,
-    pub status: WhitelistStatus,
-    pub valid_from: DateTime<Utc>,
-    pub valid_until: DateTime<Utc>,
-    pub source_application_id: Option<Uuid>,
-    pub granted_by: Uuid,
-    pub granted_at: DateTime<Utc>,
-    pub status_reason: Option<String>,
-}
 
 /// A row of the CSV export: the entry with its brand's name and season's code.
 #[derive(Debug, Clone, sqlx::FromRow)]

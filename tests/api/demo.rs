@@ -244,7 +244,7 @@ async fn seasons_follow_the_rules_and_618_accepts_applications() {
             ends_at: t("ends_at"),
             phases,
         };
-        spec.clone().validate().expect("the season rules hold");
+        spec.clone().parse().expect("the season rules hold");
         assert!(spec.starts_at.to_rfc3339().starts_with(&year.to_string()));
     }
     // A demo marketer can take it on from here: the change request is fixed and sent again.

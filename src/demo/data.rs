@@ -1,53 +1,15 @@
-//! Demo data: `moments-gate seed-demo`, and `serve` once when it runs its own local
-//! PostgreSQL.
-//!
-//! The 618 and Double 11 seasons of the coming year (Asia/Shanghai), five brands, users of
-//! every role and applications in every status of SPEC §3, with the whitelist entries,
-//! campaigns and audit events the API would have written for them. It takes the same
-//! steps as the API — `SeasonSpec::validate`, the domain parsers, and the steps the
-//! handlers take inside their transactions (`api::accounts::insert_user`,
-//! `api::seasons::insert_season`, `api::brands::{insert_brand, set_verification,
-//! add_member_by_email}`, `api::applications::create_draft` and the lifecycle steps,
-//! `api::whitelist::change_status`) — and does it all in one transaction.
-//!
-//! Running it again changes nothing. Each demo object is looked up by its natural key
-//! first and left as it is when found:
-//! - a user by email (any case); a demo email held by an account of another role stops
-//!   the run with nothing written;
-//! - a season by code;
-//! - a brand by store URL *and* its demo owner, so a brand someone else registered with
-//!   the same URL is never touched; its members and verification come with a new brand;
-//! - an application by (brand, season, title), whatever its status is now.
-//!
-//! Nothing is ever updated or deleted. Concurrent runs queue on an advisory lock.
+//! The demo data itself: logins, the 618 and Double 11 seasons of the coming year, five
+//! brands, and a plan of applications that reaches every status of SPEC §3.
 
-use crate::api::applications as flow;
-use crate::api::whitelist as whitelist_flow;
-use crate::api::{accounts, brands as brand_flow, seasons as season_flow};
-use crate::auth::UserCaller;
-use crate::auth::password::{Hasher, NewPassword};
-use crate::domain::application::{
-    self as rules, Action, Budget, Creative, Landing, MAX_RUN_DAYS, Parts, Targeting, Window,
-};
-use crate::domain::brand::{
-    self, BrandKind, BrandName, MemberRole, StoreUrl, Verification, VerificationDecision,
-};
+#[cfg(test)]
+use crate::domain::application::Action;
+use crate::domain::application::parts::MAX_RUN_DAYS;
+use crate::domain::application::{Budget, Creative, Landing, Parts, Targeting, Window};
+use crate::domain::brand::BrandKind;
 use crate::domain::season::{DEFAULT_TIMEZONE, Phase, SeasonSpec};
-use crate::domain::user::{DisplayName, Email, Role};
-use crate::domain::whitelist::{Reason, WhitelistAction};
-use crate::error::ApiError;
-use crate::store::applications::{self as apps, Change, Row};
-use crate::store::audit::Actor;
-use crate::store::brands as brand_store;
-use crate::store::seasons::{self, Season};
-use crate::store::users::{self, User};
-use crate::store::whitelist;
-use anyhow::{Context, anyhow, bail};
+use crate::domain::user::Role;
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use chrono_tz::Asia::Shanghai;
-use sqlx::{PgConnection, PgPool};
-use std::collections::HashMap;
-use uuid::Uuid;
 
 /// The password of every demo account (published: these accounts are for trying it out).
 pub const PASSWORD: &str = "moments-gate-demo";
@@ -60,7 +22,7 @@ pub struct Login {
     pub about: &'static str,
 }
 
-const ADMIN: &str = "admin@demo.example";
+pub(super) const ADMIN: &str = "admin@demo.example";
 const REVIEWER_1: &str = "reviewer1@demo.example";
 const REVIEWER_2: &str = "reviewer2@demo.example";
 const JADE_PEAK: &str = "jadepeak@demo.example";
@@ -68,7 +30,7 @@ const LUMIERE: &str = "lumiere@demo.example";
 const YUNSHAN: &str = "yunshan@demo.example";
 const ORBIT: &str = "orbit@demo.example";
 const BARGAIN: &str = "bargain@demo.example";
-const AGENCY: &str = "agency@demo.example";
+pub(super) const AGENCY: &str = "agency@demo.example";
 
 /// The admin comes first: the reviewers are created by it.
 pub const LOGINS: [Login; 9] = [
@@ -199,19 +161,19 @@ pub fn demo_year(now: DateTime<Utc>) -> i32 {
 
 // ---- the brands ----
 
-struct DemoBrand {
-    name: &'static str,
-    slug: &'static str,
-    kind: BrandKind,
-    url: &'static str,
-    shop_id: u32,
-    owner: &'static str,
+pub(super) struct DemoBrand {
+    pub(super) name: &'static str,
+    pub(super) slug: &'static str,
+    pub(super) kind: BrandKind,
+    pub(super) url: &'static str,
+    pub(super) shop_id: u32,
+    pub(super) owner: &'static str,
     /// The reviewer who verified it, and their note; `None`: still pending.
-    verified_by: Option<(&'static str, &'static str)>,
+    pub(super) verified_by: Option<(&'static str, &'static str)>,
     /// The agency is a member too.
-    agency: bool,
+    pub(super) agency: bool,
     /// regions, age_min, age_max, genders, interests
-    audience: (
+    pub(super) audience: (
         &'static [&'static str],
         i32,
         i32,
@@ -220,7 +182,7 @@ struct DemoBrand {
     ),
 }
 
-const BRANDS: [DemoBrand; 5] = [
+pub(super) const BRANDS: [DemoBrand; 5] = [
     DemoBrand {
         name: "Jade Peak Outdoor",
         slug: "jadepeak",
@@ -302,7 +264,7 @@ const BRANDS: [DemoBrand; 5] = [
 // ---- the applications ----
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Which {
+pub(super) enum Which {
     S618,
     Double11,
 }
@@ -310,7 +272,7 @@ enum Which {
 /// What happens to an application after its creator makes the draft. Member steps are
 /// taken by the creator; the others name the reviewer.
 #[derive(Debug, Clone, Copy)]
-enum Step {
+pub(super) enum Step {
     Submit,
     Withdraw,
     Appeal,
@@ -326,6 +288,7 @@ enum Step {
 impl Step {
     /// The lifecycle action and the reviewer who takes it (`None`: the creator); `None`
     /// for a suspension, which is a step of the whitelist entry, not of the application.
+    #[cfg(test)]
     fn action(self) -> Option<(Action, Option<&'static str>)> {
         Some(match self {
             Step::Submit => (Action::Submit, None),
@@ -340,21 +303,21 @@ impl Step {
     }
 }
 
-struct DemoApp {
-    brand: usize,
-    season: Which,
-    by: &'static str,
-    title: &'static str,
+pub(super) struct DemoApp {
+    pub(super) brand: usize,
+    pub(super) season: Which,
+    pub(super) by: &'static str,
+    pub(super) title: &'static str,
     /// headline, body; `None`: not written yet (a draft)
-    creative: Option<(&'static str, &'static str)>,
+    pub(super) creative: Option<(&'static str, &'static str)>,
     /// the page of the brand's store the ad opens
-    landing: Option<&'static str>,
+    pub(super) landing: Option<&'static str>,
     /// days after the season starts: from, to
-    window: Option<(i64, i64)>,
+    pub(super) window: Option<(i64, i64)>,
     /// total, daily cap, CPM bid, all in fen
-    budget: Option<(i64, Option<i64>, i64)>,
-    targeting: bool,
-    steps: &'static [Step],
+    pub(super) budget: Option<(i64, Option<i64>, i64)>,
+    pub(super) targeting: bool,
+    pub(super) steps: &'static [Step],
 }
 
 const JADE: usize = 0;
@@ -364,7 +327,7 @@ const ORB: usize = 3;
 const BARG: usize = 4;
 
 /// Every status of SPEC §3; windows are days after 20 May (618) or 20 October (Double 11).
-const APPLICATIONS: [DemoApp; 12] = [
+pub(super) const APPLICATIONS: [DemoApp; 12] = [
     DemoApp {
         brand: JADE,
         season: Which::S618,
@@ -602,7 +565,7 @@ fn window(starts: DateTime<Utc>, ends: DateTime<Utc>, from: i64, to: i64) -> Win
 }
 
 impl DemoApp {
-    fn parts(&self, starts: DateTime<Utc>, ends: DateTime<Utc>) -> Parts {
+    pub(super) fn parts(&self, starts: DateTime<Utc>, ends: DateTime<Utc>) -> Parts {
         let b = &BRANDS[self.brand];
         let img = |f: &str| format!("https://img.demo.example/{}/{f}", b.slug);
         let (regions, age_min, age_max, genders, interests) = b.audience;
@@ -640,365 +603,16 @@ impl DemoApp {
     }
 }
 
-// ---- loading ----
-
-/// What a run created, one line per object.
-#[derive(Debug, Default)]
-pub struct Report {
-    pub created: Vec<String>,
-}
-
-impl Report {
-    pub fn print(&self) {
-        if self.created.is_empty() {
-            println!("demo data: everything was there already; nothing changed");
-        } else {
-            println!("demo data: created {} objects", self.created.len());
-            for line in &self.created {
-                println!("  + {line}");
-            }
-        }
-    }
-}
-
-/// Prints the demo logins of `present` (emails of demo accounts that exist).
-pub fn print_logins(present: &[&str]) {
-    if present.is_empty() {
-        println!("  demo data: none here; `moments-gate seed-demo` loads it");
-        return;
-    }
-    println!("  demo logins (password for each: {PASSWORD}):");
-    for l in LOGINS.iter().filter(|l| present.contains(&l.email)) {
-        println!("    {:<24} {:<9} {}", l.email, l.role.as_str(), l.about);
-    }
-}
-
-/// The demo accounts that exist with their demo role.
-pub async fn present_logins(pool: &PgPool) -> sqlx::Result<Vec<&'static str>> {
-    let emails: Vec<&str> = LOGINS.iter().map(|l| l.email).collect();
-    let found = users::roles_by_email(pool, &emails).await?;
-    Ok(LOGINS
-        .iter()
-        .filter(|l| {
-            found
-                .iter()
-                .any(|(e, r)| e == l.email && r == l.role.as_str())
-        })
-        .map(|l| l.email)
-        .collect())
-}
-
-/// Loads whatever of the demo data is missing, in one transaction (`seed-demo`).
-pub async fn seed(pool: &PgPool, hasher: &Hasher, now: DateTime<Utc>) -> anyhow::Result<Report> {
-    let mut tx = pool.begin().await?;
-    let report = seed_in(&mut tx, hasher, now).await?;
-    tx.commit().await?;
-    Ok(report)
-}
-
-/// Loads the demo data unless this database has had it loaded before; `None` when it
-/// had. For `serve` on its own local PostgreSQL: the table `demo_seed` remembers it, in
-/// the same transaction as the data.
-pub async fn load_once(
-    pool: &PgPool,
-    hasher: &Hasher,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Option<Report>> {
-    let mut tx = pool.begin().await?;
-    lock(&mut tx).await?;
-    let first = sqlx::query("INSERT INTO demo_seed DEFAULT VALUES ON CONFLICT DO NOTHING")
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-        == 1;
-    if !first {
-        return Ok(None);
-    }
-    let report = seed_in(&mut tx, hasher, now).await?;
-    tx.commit().await?;
-    Ok(Some(report))
-}
-
-/// Held until the transaction ends, so two runs at once load one after the other.
-async fn lock(conn: &mut PgConnection) -> sqlx::Result<()> {
-    const KEY: i64 = 0x006d_675f_6465_6d6f; // "mg_demo" in ASCII
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(KEY)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// An API error with the fields it names, for a message that says what was refused.
-fn refused(e: ApiError) -> anyhow::Error {
-    let fields: Vec<String> = e
-        .field_errors()
-        .iter()
-        .map(|f| format!("{} ({})", f.field, f.code))
-        .collect();
-    if fields.is_empty() {
-        anyhow!("{e}")
-    } else {
-        anyhow!("{e}: {}", fields.join(", "))
-    }
-}
-
-type People = HashMap<&'static str, UserCaller>;
-
-async fn seed_in(
-    conn: &mut PgConnection,
-    hasher: &Hasher,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Report> {
-    lock(conn).await?;
-    let mut report = Report::default();
-    let people = ensure_users(conn, hasher, &mut report).await?;
-    let year = demo_year(now);
-    let admin = &people[ADMIN];
-    let s618 = ensure_season(conn, season_618(year), admin, &mut report).await?;
-    let d11 = ensure_season(conn, season_double11(year), admin, &mut report).await?;
-    let mut brand_ids = Vec::with_capacity(BRANDS.len());
-    for b in &BRANDS {
-        brand_ids.push(ensure_brand(conn, b, &people, &mut report).await?);
-    }
-    for a in &APPLICATIONS {
-        let season = match a.season {
-            Which::S618 => &s618,
-            Which::Double11 => &d11,
-        };
-        ensure_application(conn, a, brand_ids[a.brand], season, &people, &mut report)
-            .await
-            .with_context(|| format!("demo application {:?}", a.title))?;
-    }
-    Ok(report)
-}
-
-async fn ensure_users(
-    conn: &mut PgConnection,
-    hasher: &Hasher,
-    report: &mut Report,
-) -> anyhow::Result<People> {
-    let mut people = People::new();
-    // One hash serves every new demo account: they share a published password, so a
-    // salt of their own would hide nothing, and each hash costs ~50 ms of CPU.
-    let mut hash: Option<String> = None;
-    for l in &LOGINS {
-        let id = match users::by_email(&mut *conn, l.email).await? {
-            Some((User { id, role, .. }, _)) if role == l.role.as_str() => id,
-            Some((User { email, role, .. }, _)) => bail!(
-                "{email} belongs to an account that is a {role}, not a {}: the demo data was \
-                 not loaded (nothing changed)",
-                l.role
-            ),
-            None => {
-                let hash = match &hash {
-                    Some(h) => h.clone(),
-                    None => {
-                        let pw = NewPassword::parse("password", PASSWORD).map_err(refused)?;
-                        let h = hasher.hash(&pw).await.map_err(refused)?;
-                        hash.insert(h).clone()
-                    }
-                };
-                let email = Email::parse("email", l.email).map_err(|e| anyhow!(e.message))?;
-                let name =
-                    DisplayName::parse("display_name", l.name).map_err(|e| anyhow!(e.message))?;
-                // As the API does: the first admin comes from the command line, staff are
-                // made by an admin, marketers sign up themselves.
-                let actor = match l.role {
-                    Role::Admin => Some(Actor::SYSTEM),
-                    Role::Reviewer => Some(Actor::from(&people[ADMIN])),
-                    Role::Marketer => None,
-                };
-                let user = accounts::insert_user(conn, actor, &email, &name, l.role, &hash)
-                    .await
-                    .map_err(refused)?;
-                report
-                    .created
-                    .push(format!("user {} ({})", user.email, l.role));
-                user.id
-            }
-        };
-        people.insert(
-            l.email,
-            UserCaller {
-                id,
-                role: l.role,
-                session_id: Uuid::nil(),
-            },
-        );
-    }
-    Ok(people)
-}
-
-async fn ensure_season(
-    conn: &mut PgConnection,
-    spec: SeasonSpec,
-    admin: &UserCaller,
-    report: &mut Report,
-) -> anyhow::Result<Season> {
-    if let Some(s) = seasons::by_code(conn, &spec.code).await? {
-        return Ok(s);
-    }
-    let code = spec.code.clone();
-    let spec = spec
-        .validate()
-        .map_err(|errs| anyhow!("the demo season {code} breaks a rule: {errs:?}"))?;
-    let season = season_flow::insert_season(conn, admin, &spec)
-        .await
-        .map_err(refused)?;
-    report.created.push(format!(
-        "season {} \"{}\" ({})",
-        season.code,
-        season.name,
-        season.state.as_str()
-    ));
-    Ok(season)
-}
-
-async fn ensure_brand(
-    conn: &mut PgConnection,
-    b: &DemoBrand,
-    people: &People,
-    report: &mut Report,
-) -> anyhow::Result<Uuid> {
-    let owner = &people[b.owner];
-    let url = StoreUrl::parse(b.url).map_err(|e| anyhow!(e.message))?;
-    if let Some(id) = brand_store::id_by_url_and_creator(conn, &url, owner.id).await? {
-        return Ok(id);
-    }
-    let name = BrandName::parse(b.name).map_err(|e| anyhow!(e.message))?;
-    let created = brand_flow::insert_brand(conn, owner, &name, b.kind, &url)
-        .await
-        .map_err(refused)?;
-    let mut standing = Verification::Pending;
-    if let Some((reviewer, note)) = b.verified_by {
-        let reviewer = &people[reviewer];
-        let note = brand::decision_note(VerificationDecision::Verified, Some(note))
-            .map_err(|e| anyhow!(e.message))?;
-        standing = Verification::Verified;
-        brand_flow::set_verification(conn, reviewer, created.id, standing, note.as_deref())
-            .await
-            .map_err(refused)?;
-    }
-    if b.agency {
-        brand_flow::add_member_by_email(conn, owner, created.id, AGENCY, MemberRole::Member)
-            .await
-            .map_err(refused)?;
-    }
-    report.created.push(format!(
-        "brand {} ({}, {}, {})",
-        created.name,
-        b.kind.as_str(),
-        standing.as_str(),
-        created.tmall_store_url
-    ));
-    Ok(created.id)
-}
-
-async fn ensure_application(
-    conn: &mut PgConnection,
-    a: &DemoApp,
-    brand_id: Uuid,
-    season: &Season,
-    people: &People,
-    report: &mut Report,
-) -> anyhow::Result<()> {
-    if apps::id_by_title(conn, brand_id, season.id, a.title)
-        .await?
-        .is_some()
-    {
-        return Ok(());
-    }
-    let member = &people[a.by];
-    let parts = a.parts(season.starts_at, season.ends_at);
-    let row = flow::create_draft(conn, member, brand_id, season.id, a.title, &parts)
-        .await
-        .map_err(refused)?;
-    let mut status = row.status;
-    for step in a.steps {
-        status = take(conn, row.id, member, people, *step).await?.status;
-    }
-    report.created.push(format!(
-        "application \"{}\" of {} in {} ({status})",
-        a.title, BRANDS[a.brand].name, season.code
-    ));
-    Ok(())
-}
-
-/// One step of the lifecycle, the way its endpoint takes it; returns the row after it.
-async fn take(
-    conn: &mut PgConnection,
-    id: Uuid,
-    member: &UserCaller,
-    people: &People,
-    step: Step,
-) -> anyhow::Result<Row> {
-    if let Step::Suspend(r, reason) = step {
-        return suspend(conn, id, &people[r], reason).await;
-    }
-    let Some((action, reviewer)) = step.action() else {
-        unreachable!("only a suspension has no action")
-    };
-    let caller = reviewer.map_or(member, |r| &people[r]);
-    let (row, to) = flow::lock_for(conn, caller, id, action)
-        .await
-        .map_err(refused)?;
-    let (change, note): (Change, Option<&str>) = match step {
-        Step::Submit => (
-            flow::submit_change(conn, &row).await.map_err(refused)?,
-            None,
-        ),
-        Step::Withdraw => (Change::default(), None),
-        Step::Appeal => (flow::appeal_change(&row).map_err(refused)?, None),
-        Step::Claim(_) => (flow::claim_change(&row, caller).map_err(refused)?, None),
-        Step::Approve(_) => {
-            let change = flow::decision_change(&row, caller, action, None, None);
-            let done = flow::approve(conn, caller, &row, to, change.map_err(refused)?, None)
-                .await
-                .map_err(refused)?;
-            return apps::get_for_update(conn, done.application.id)
-                .await?
-                .context("the approved application");
-        }
-        Step::Reject(_, code, note) | Step::RequestChanges(_, code, note) => {
-            if !rules::is_reason_code(code) || note.trim().is_empty() {
-                bail!("a decision needs a reason code and a note");
-            }
-            let change = flow::decision_change(&row, caller, action, Some(code.into()), Some(note));
-            (change.map_err(refused)?, Some(note))
-        }
-        Step::Suspend(..) => unreachable!("handled above"),
-    };
-    flow::move_to(conn, caller, &row, action, to, change, note)
-        .await
-        .map_err(refused)
-}
-
-/// What POST /whitelist/{id}/suspend does, for the brand's entry of the season.
-async fn suspend(
-    conn: &mut PgConnection,
-    application_id: Uuid,
-    reviewer: &UserCaller,
-    reason: &str,
-) -> anyhow::Result<Row> {
-    let row = apps::get_for_update(conn, application_id)
-        .await?
-        .context("the application")?;
-    let entry = whitelist::open_for_update(conn, row.brand_id, row.season_id)
-        .await?
-        .context("the brand has no whitelist entry for the season")?;
-    let reason = Reason::parse(reason).map_err(|e| anyhow!(e.message))?;
-    whitelist_flow::change_status(conn, reviewer, &entry, WhitelistAction::Suspend, &reason)
-        .await
-        .map_err(refused)?;
-    Ok(row)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::application::{Party, Status, apply};
+    use crate::auth::password::NewPassword;
+    use crate::domain::actor::Party;
+    use crate::domain::application::{ReasonCode, Status, Title, apply};
+    use crate::domain::brand::StoreUrl;
+    use crate::domain::error::Errors;
     use crate::domain::season::SeasonState;
+    use crate::domain::user::{DisplayName, Email};
 
     fn at(y: i32, m: u32, d: u32, h: u32, min: u32, s: u32) -> DateTime<Utc> {
         Shanghai
@@ -1021,10 +635,8 @@ mod tests {
         let mut now = at(2026, 1, 1, 0, 0, 0);
         while now < at(2030, 1, 1, 0, 0, 0) {
             let year = demo_year(now);
-            let s618 = season_618(year).validate().expect("618 is valid");
-            let d11 = season_double11(year)
-                .validate()
-                .expect("Double 11 is valid");
+            let s618 = season_618(year).parse().expect("618 is valid");
+            let d11 = season_double11(year).parse().expect("Double 11 is valid");
             assert_eq!(s618.state_at(now), SeasonState::Accepting, "{now}");
             assert_eq!(d11.state_at(now), SeasonState::Upcoming, "{now}");
             assert_eq!(s618.code, format!("618-{year}"));
@@ -1047,15 +659,15 @@ mod tests {
                 Which::Double11 => season_double11(2027),
             };
             let parts = a.parts(s.starts_at, s.ends_at);
-            let mut errs = Vec::new();
-            rules::check_title(&mut errs, a.title);
+            let mut errs = Errors::new();
+            errs.take(Title::parse(a.title));
             parts.check(&mut errs);
             assert!(errs.is_empty(), "{}: {errs:?}", a.title);
             if a.steps.is_empty() && a.season == Which::Double11 {
-                assert!(!parts.completeness().is_empty(), "an incomplete draft");
+                assert!(parts.complete().is_err(), "an incomplete draft");
                 continue;
             }
-            assert!(parts.completeness().is_empty(), "{}", a.title);
+            assert!(parts.complete().is_ok(), "{}", a.title);
             let w = parts.requested_window.unwrap();
             assert!(
                 w.within(s.starts_at, s.ends_at) && !w.too_long(),
@@ -1083,7 +695,7 @@ mod tests {
             let mut status = Status::Draft;
             for step in a.steps {
                 if let Step::Reject(_, code, _) | Step::RequestChanges(_, code, _) = step {
-                    assert!(rules::is_reason_code(code));
+                    assert!(ReasonCode::parse(code).is_some());
                 }
                 let Some((action, reviewer)) = step.action() else {
                     continue;
