@@ -1,165 +1,100 @@
-//! The OpenAPI 3.1 document served at `/openapi.json`.
-//!
-//! Each handler describes itself (`#[utoipa::path]`: its body, its answers and the
-//! errors of its own rules). What SPEC §6 makes true of every endpoint — problem+json
-//! errors, 401 without a token, 503 without the database, 400/413/415/422 on a JSON
-//! body, 404 on a path id, `Idempotency-Key` on every POST, `If-Match` on every PATCH,
-//! the bounds of `limit` — is added here by [`Conventions`], by rule, so an endpoint
-//! added later gets it without anyone remembering. The rules only add what is missing
-//! and fix content types; a handler's own declaration and its description are kept.
+//! The rules of SPEC §6 that hold for every endpoint, applied to the whole document
+//! (see [`Conventions`]).
 
+use crate::domain::error::Code;
 use crate::domain::page::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::error::{FieldError, Problem};
 use actix_web::http::StatusCode;
-use serde::Serialize;
 use utoipa::openapi::header::Header;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::request_body::RequestBody;
 use utoipa::openapi::response::Response;
 use utoipa::openapi::schema::{ArrayItems, KnownFormat, SchemaFormat};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{Content, ObjectBuilder, Ref, RefOr, Required, Schema, Type};
-use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "moments-gate",
-        description = "Which brands may run WeChat Moments ads that lead into their Tmall stores: \
-the application and review flow, the per-season whitelist, campaigns, and the serving gate.\n\n\
-Every error is `application/problem+json` (RFC 9457) with a stable machine-readable `code`; a \
-422 lists each invalid field in `errors`. Lists answer `{items, next_cursor}` and take `limit` \
-(1 to 200, default 50) and an opaque `cursor`. Every POST accepts an `Idempotency-Key`. \
-Resources with a `version` send it as `ETag`; PATCH needs `If-Match`."
-    ),
-    tags(
-        (name = "auth", description = "Sign-up, sign-in, sign-out and the caller's own account."),
-        (name = "users", description = "Accounts, managed by admins."),
-        (name = "api-keys", description = "Service keys for the ad-serving side, managed by admins."),
-        (name = "brands", description = "Brands, their members and their verification."),
-        (name = "seasons", description = "Promotional seasons (618, Double 11, …)."),
-        (name = "applications", description = "Applications to run in a season, and their lifecycle."),
-        (name = "review", description = "The review queue and the reviewers' steps."),
-        (name = "whitelist", description = "Which brand may run in which season."),
-        (name = "campaigns", description = "What an approved application became."),
-        (name = "gate", description = "May this campaign serve now? For the ad-serving side."),
-        (name = "dashboard", description = "Figures for staff."),
-        (name = "audit", description = "The audit trail, for admins."),
-        (name = "platform", description = "Probes, metrics and this document."),
-    ),
-    components(schemas(Problem, FieldError)),
-    modifiers(&BearerAuth)
-)]
-pub struct ApiDoc;
-
-pub struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(
-                        "A session token (`mgs_…`) from POST /v1/auth/login, or a service key \
-                         (`mgk_…`), which only the gate (`/v1/gate/…`) accepts.",
-                    ))
-                    .build(),
-            ),
-        );
-    }
-}
-
-/// The document for `openapi`, the handlers' own description collected by
-/// utoipa-actix-web: [`Conventions`] applied.
-pub fn finish(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
-    Conventions.modify(&mut openapi);
-    openapi
-}
+use utoipa::{Modify, PartialSchema};
 
 /// An error answer that a convention adds: its status, its `code`, and when it comes.
 struct Known {
     status: u16,
-    code: &'static str,
+    code: Code,
     when: &'static str,
 }
 
 const INTERNAL: Known = Known {
     status: 500,
-    code: "internal",
+    code: Code::Internal,
     when: "an unexpected fault; it is logged, its details are never sent",
 };
 const UNAVAILABLE: Known = Known {
     status: 503,
-    code: "unavailable",
+    code: Code::Unavailable,
     when: "the database cannot be reached; retry after `Retry-After` seconds",
 };
 const UNAUTHORIZED: Known = Known {
     status: 401,
-    code: "unauthorized",
+    code: Code::Unauthorized,
     when: "no bearer token, or one that is unknown, expired or revoked",
 };
 const FORBIDDEN: Known = Known {
     status: 403,
-    code: "forbidden",
+    code: Code::Forbidden,
     when: "the caller's role may not do this, or a service key was used outside `/v1/gate`",
 };
 const MALFORMED_BODY: Known = Known {
     status: 400,
-    code: "malformed_body",
+    code: Code::MalformedBody,
     when: "the body is not valid JSON, or could not be read",
 };
 const TOO_LARGE: Known = Known {
     status: 413,
-    code: "payload_too_large",
+    code: Code::PayloadTooLarge,
     when: "the body is larger than 1 MiB",
 };
 const UNSUPPORTED_MEDIA_TYPE: Known = Known {
     status: 415,
-    code: "unsupported_media_type",
+    code: Code::UnsupportedMediaType,
     when: "the body is sent with a `Content-Type` other than JSON",
 };
 const VALIDATION_FAILED: Known = Known {
     status: 422,
-    code: "validation_failed",
+    code: Code::ValidationFailed,
     when: "a body field or query parameter is missing, unknown, of the wrong type or out of \
            bounds; `errors` names each one with a code of its own",
 };
 const INVALID_QUERY: Known = Known {
     status: 422,
-    code: "invalid_query",
+    code: Code::InvalidQuery,
     when: "the query string cannot be read (a parameter of the wrong type, or repeated)",
 };
 const NOT_FOUND: Known = Known {
     status: 404,
-    code: "not_found",
+    code: Code::NotFound,
     when: "no such resource, or one the caller may not see (also for an id that is not a UUID)",
 };
 const INVALID_IDEMPOTENCY_KEY: Known = Known {
     status: 422,
-    code: "invalid_idempotency_key",
+    code: Code::InvalidIdempotencyKey,
     when: "`Idempotency-Key` is not 1 to 255 visible ASCII characters",
 };
 const IDEMPOTENCY_KEY_REUSED: Known = Known {
     status: 422,
-    code: "idempotency_key_reused",
+    code: Code::IdempotencyKeyReused,
     when: "this `Idempotency-Key` came with another request within 24 hours",
 };
 const IDEMPOTENCY_IN_PROGRESS: Known = Known {
     status: 409,
-    code: "idempotency_in_progress",
+    code: Code::IdempotencyInProgress,
     when: "a request with this `Idempotency-Key` is still running; retry after `Retry-After`",
 };
 const PRECONDITION_REQUIRED: Known = Known {
     status: 428,
-    code: "precondition_required",
+    code: Code::PreconditionRequired,
     when: "no `If-Match` header",
 };
 const PRECONDITION_FAILED: Known = Known {
     status: 412,
-    code: "precondition_failed",
+    code: Code::PreconditionFailed,
     when: "`If-Match` does not name the current version: read the resource again",
 };
 
@@ -481,23 +416,6 @@ fn link_list_items(schemas: &mut std::collections::BTreeMap<String, RefOr<Schema
 }
 
 // ---- schemas that exist only in the document ----
-
-/// The answer of the probes.
-#[derive(Serialize, ToSchema)]
-pub struct Probe {
-    /// `ok` from /healthz, `ready` from /readyz.
-    #[schema(example = "ok")]
-    pub status: String,
-}
-
-/// The answer of a decision: the application, or for `approve`
-/// `{application, whitelist_entry, campaign}`.
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum DecisionAnswer {
-    Application(Box<crate::domain::application::Application>),
-    Approval(Box<crate::flow::applications::Approval>),
-}
 
 #[cfg(test)]
 mod tests {
