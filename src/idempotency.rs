@@ -1,13 +1,28 @@
-//! `Idempotency-Key` on every POST, kept in PostgreSQL so it holds across instances.
+//! `Idempotency-Key` on every POST (SPEC §6), kept in PostgreSQL so it holds across
+//! instances. What it guarantees:
 //!
-//! The first request with a key claims it (an insert that only one caller can win), runs,
-//! and stores its answer; a repeat with the same body within 24 hours gets that answer
-//! again (`Idempotent-Replayed: true`); a repeat with another body gets 422
-//! `idempotency_key_reused`; a repeat while the first still runs waits for its answer.
-//! The caller is the bearer token (or "anonymous" without one). Server errors (5xx) and
-//! 429 are not kept, so a retry runs again.
+//! - **Authentication first.** A request with a bearer token is authenticated before
+//!   anything is looked up or replayed: a token that no longer works (logged out, expired,
+//!   user disabled, key revoked) gets 401, never a stored answer.
+//! - **Scoped.** A key belongs to one credential, one method and one path; an anonymous
+//!   caller's key belongs to exactly what it sent, so anonymous callers share nothing.
+//! - **Never twice.** The first request claims the key inside its own transaction (`Tx`),
+//!   the handler's change goes into that transaction, and the answer is written into it
+//!   before one commit: a crash or a lost connection leaves either both or neither. A
+//!   duplicate arriving meanwhile waits on the claim (at most `idempotency_wait`, then 409
+//!   `idempotency_in_progress`) and then replays the answer.
+//! - **No readable secret.** The stored answer is sealed (ChaCha20-Poly1305) with a key
+//!   derived from the request itself, bearer token included, and stored nowhere: only the
+//!   same request from the same credential can open it. A database dump holds no token or
+//!   key that was handed out.
+//! - **Only successes are kept.** A refusal changed nothing, so a retry runs again (and a
+//!   "retry" answer such as 409 `whitelist_conflict` is never replayed).
+//!
+//! Rows expire after 24 hours; the housekeeping sweep deletes them.
 
 use crate::api::json::{BODY_LIMIT, too_large};
+use crate::api::tx::{Shared, Slot};
+use crate::auth::caller;
 use crate::domain::error::Code;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -16,120 +31,200 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, HttpResponse, web};
+use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
-use std::time::{Duration, Instant};
 
 pub const HEADER: &str = "idempotency-key";
-const KEPT_HEADERS: [HeaderName; 4] = [
-    header::CONTENT_TYPE,
-    header::ETAG,
-    header::LOCATION,
-    header::RETRY_AFTER,
-];
-/// A claim older than this whose answer never came is taken to be abandoned (its
-/// instance died mid-request) and may be claimed again.
-const ABANDONED_AFTER_SECS: f64 = 60.0;
+const KEPT_HEADERS: [HeaderName; 3] = [header::CONTENT_TYPE, header::ETAG, header::LOCATION];
+const TTL_SECS: f64 = 24.0 * 3600.0;
 
+/// What identifies a request and its answer, all derived from what was sent.
+struct Derived {
+    /// Whose key space: the credential, method and path (anonymous: the request itself).
+    caller: Vec<u8>,
+    /// The request, to tell a repeat from another request under the same key.
+    request_hash: Vec<u8>,
+    /// Seals the answer; never stored.
+    seal: [u8; 32],
+}
+
+fn derive(req: &ServiceRequest, token: Option<&str>, key: &str, body: &[u8]) -> Derived {
+    let part = |h: &mut Sha256, bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_be_bytes());
+        h.update(bytes);
+    };
+    let request = |label: &[u8]| {
+        let mut h = Sha256::new();
+        part(&mut h, label);
+        part(&mut h, token.unwrap_or_default().as_bytes());
+        part(&mut h, req.method().as_str().as_bytes());
+        part(&mut h, req.path().as_bytes());
+        part(&mut h, req.query_string().as_bytes());
+        part(&mut h, body);
+        h
+    };
+    let caller = match token {
+        Some(t) => {
+            let mut h = Sha256::new();
+            part(&mut h, b"moments-gate idempotency caller v2");
+            part(&mut h, t.as_bytes());
+            part(&mut h, req.method().as_str().as_bytes());
+            part(&mut h, req.path().as_bytes());
+            h.finalize().to_vec()
+        }
+        None => request(b"moments-gate idempotency anonymous v2")
+            .finalize()
+            .to_vec(),
+    };
+    let request_hash = request(b"moments-gate idempotency request v2")
+        .finalize()
+        .to_vec();
+    let mut h = request(b"moments-gate idempotency seal v2");
+    part(&mut h, key.as_bytes());
+    Derived {
+        caller,
+        request_hash,
+        seal: h.finalize().into(),
+    }
+}
+
+/// Errors become answers here, so the outer layers (request log, metrics,
+/// `Cache-Control`) see them like any other.
 pub async fn middleware(
-    mut req: ServiceRequest,
+    req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> actix_web::Result<ServiceResponse<BoxBody>> {
     let key = match req.headers().get(HEADER) {
         Some(v) if req.method() == Method::POST => v.to_str().ok().map(str::to_owned),
         _ => return Ok(next.call(req).await?.map_into_boxed_body()),
     };
-    let Some(key) = key.filter(|k| (1..=255).contains(&k.len())) else {
-        return Err(ApiError::unprocessable(
+    guarded(req, next, key).await
+}
+
+/// `Ok(req.error_response(e))` for an error while the request is still ours.
+macro_rules! try_or_answer {
+    ($req:ident, $e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Ok($req.error_response(ApiError::from(e))),
+        }
+    };
+}
+
+async fn guarded(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    key: Option<String>,
+) -> actix_web::Result<ServiceResponse<BoxBody>> {
+    let visible =
+        |k: &String| (1..=255).contains(&k.len()) && k.bytes().all(|b| (0x20..0x7f).contains(&b));
+    let Some(key) = key.filter(visible) else {
+        let e = ApiError::unprocessable(
             Code::InvalidIdempotencyKey,
             "Idempotency-Key is 1 to 255 visible ASCII characters.",
-        )
-        .into());
+        );
+        return Ok(req.error_response(e));
     };
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return Ok(next.call(req).await?.map_into_boxed_body());
+        return Ok(req.error_response(ApiError::internal("AppState missing")));
     };
-
-    let caller = Sha256::digest(
-        req.headers()
-            .get(header::AUTHORIZATION)
-            .map_or(&b"anonymous"[..], HeaderValue::as_bytes),
-    )
-    .to_vec();
-    let body = read_body(req.take_payload()).await?;
-    let mut h = Sha256::new();
-    h.update(req.path().as_bytes());
-    h.update(b"?");
-    h.update(req.query_string().as_bytes());
-    h.update(b"\n");
-    h.update(&body);
-    let request_hash = h.finalize().to_vec();
+    // Authenticate before anything is looked up or replayed.
+    let token = caller::bearer(req.request()).map(str::to_owned);
+    if req.headers().contains_key(header::AUTHORIZATION) {
+        let who = caller::authenticate(req.request().clone()).await;
+        try_or_answer!(req, who);
+    }
+    let body = try_or_answer!(req, read_body(req.take_payload()).await);
+    let d = derive(&req, token.as_deref(), &key, &body);
     req.set_payload(Payload::from(body));
 
-    let started = Instant::now();
-    loop {
-        let claimed: Option<bool> = sqlx::query_scalar(
-            "INSERT INTO idempotency_keys (caller, key, request_hash) VALUES ($1, $2, $3) \
-             ON CONFLICT DO NOTHING RETURNING true",
-        )
-        .bind(&caller)
-        .bind(&key)
-        .bind(&request_hash)
-        .fetch_optional(&state.pool)
-        .await
-        .map_err(ApiError::from)?;
-        if claimed.is_some() {
-            return run_and_store(req, next, &state, &caller, &key).await;
+    let mut tx = try_or_answer!(req, state.pool.begin().await);
+    // A duplicate waits for the first request's transaction, not longer than this.
+    let wait_ms = state.settings.idempotency_wait.as_millis().max(1);
+    let set = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SET LOCAL lock_timeout = {wait_ms}"
+    )))
+    .execute(&mut *tx)
+    .await;
+    try_or_answer!(req, set);
+    let claimed = sqlx::query_scalar::<_, bool>(
+        "INSERT INTO idempotency_keys (caller, key, request_hash) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING RETURNING true",
+    )
+    .bind(&d.caller)
+    .bind(&key)
+    .bind(&d.request_hash)
+    .fetch_optional(&mut *tx)
+    .await;
+    let claimed = match claimed {
+        Ok(c) => c.is_some(),
+        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("55P03") => {
+            return Ok(req.error_response(in_progress()));
         }
-        let stored: Option<Stored> = sqlx::query_as(
-            "SELECT request_hash, status_code, response_headers, response_body, \
-             EXTRACT(EPOCH FROM now() - created_at)::float8 AS age \
-             FROM idempotency_keys WHERE caller = $1 AND key = $2",
-        )
-        .bind(&caller)
-        .bind(&key)
-        .fetch_optional(&state.pool)
-        .await
-        .map_err(ApiError::from)?;
-        let Some(stored) = stored else { continue };
-        let expired = stored.age > 24.0 * 3600.0
-            || (stored.status_code.is_none() && stored.age > ABANDONED_AFTER_SECS);
-        if expired {
-            sqlx::query(
-                "DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2 \
-                 AND request_hash = $3 AND created_at < now() - make_interval(secs => $4)",
-            )
-            .bind(&caller)
-            .bind(&key)
-            .bind(&stored.request_hash)
-            .bind(stored.age.min(ABANDONED_AFTER_SECS))
-            .execute(&state.pool)
-            .await
-            .map_err(ApiError::from)?;
-            continue;
-        }
-        if stored.request_hash != request_hash {
-            return Err(ApiError::unprocessable(
-                Code::IdempotencyKeyReused,
-                "This Idempotency-Key was used with another request; use a new key.",
-            )
-            .into());
-        }
-        if let Some(status) = stored.status_code {
-            let res = replay(status, stored.response_headers, stored.response_body);
-            return Ok(req.into_response(res));
-        }
-        if started.elapsed() > state.settings.idempotency_wait {
-            return Err(ApiError::conflict(
-                Code::IdempotencyInProgress,
-                "A request with this Idempotency-Key is still running; retry shortly.",
-            )
-            .with_retry_after(1)
-            .into());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        Err(e) => return Ok(req.error_response(ApiError::from(e))),
+    };
+    let reset = sqlx::query("SET LOCAL lock_timeout TO DEFAULT")
+        .execute(&mut *tx)
+        .await;
+    try_or_answer!(req, reset);
+    if claimed {
+        return run_and_store(req, next, tx, &d, &key).await;
     }
+    let stored: sqlx::Result<Option<Stored>> = sqlx::query_as(
+        "SELECT request_hash, status_code, response_headers, response_body, \
+         EXTRACT(EPOCH FROM now() - created_at)::float8 AS age \
+         FROM idempotency_keys WHERE caller = $1 AND key = $2",
+    )
+    .bind(&d.caller)
+    .bind(&key)
+    .fetch_optional(&mut *tx)
+    .await;
+    let Some(stored) = try_or_answer!(req, stored) else {
+        return Ok(req.error_response(in_progress()));
+    };
+    if stored.age > TTL_SECS {
+        // Expired: this request takes the key over, inside its own transaction.
+        let taken = sqlx::query(
+            "UPDATE idempotency_keys SET request_hash = $3, created_at = now(), \
+             status_code = NULL, response_headers = NULL, response_body = NULL \
+             WHERE caller = $1 AND key = $2",
+        )
+        .bind(&d.caller)
+        .bind(&key)
+        .bind(&d.request_hash)
+        .execute(&mut *tx)
+        .await;
+        try_or_answer!(req, taken);
+        return run_and_store(req, next, tx, &d, &key).await;
+    }
+    drop(tx);
+    if stored.request_hash != d.request_hash {
+        let e = ApiError::unprocessable(
+            Code::IdempotencyKeyReused,
+            "This Idempotency-Key was used with another request; use a new key.",
+        );
+        return Ok(req.error_response(e));
+    }
+    let (Some(status), Some(sealed)) = (stored.status_code, stored.response_body) else {
+        return Ok(req.error_response(in_progress()));
+    };
+    let Some(body) = open(&d.seal, &sealed) else {
+        let e = ApiError::internal("a stored idempotent answer did not open");
+        return Ok(req.error_response(e));
+    };
+    let res = replay(status, stored.response_headers, body);
+    Ok(req.into_response(res))
+}
+
+fn in_progress() -> ApiError {
+    ApiError::conflict(
+        Code::IdempotencyInProgress,
+        "A request with this Idempotency-Key is still running; retry shortly.",
+    )
+    .with_retry_after(1)
 }
 
 #[derive(sqlx::FromRow)]
@@ -141,14 +236,14 @@ struct Stored {
     age: f64,
 }
 
-async fn read_body(mut payload: Payload) -> actix_web::Result<web::Bytes> {
+async fn read_body(mut payload: Payload) -> Result<web::Bytes, ApiError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| {
             ApiError::bad_request(Code::MalformedBody, "The body could not be read.")
         })?;
         if body.len() + chunk.len() > BODY_LIMIT {
-            return Err(too_large().into());
+            return Err(too_large());
         }
         body.extend_from_slice(&chunk);
     }
@@ -158,19 +253,23 @@ async fn read_body(mut payload: Payload) -> actix_web::Result<web::Bytes> {
 async fn run_and_store(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-    state: &AppState,
-    caller: &[u8],
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    d: &Derived,
     key: &str,
 ) -> actix_web::Result<ServiceResponse<BoxBody>> {
-    let res = match next.call(req).await {
-        Ok(res) => res,
-        Err(e) => {
-            forget(state, caller, key).await;
-            return Err(e);
-        }
+    let shared = Shared::default();
+    *shared.0.borrow_mut() = Slot::Ready(tx);
+    req.extensions_mut().insert(shared.clone());
+    // If the handler fails, its transaction (and the claim) roll back when dropped.
+    let res = next.call(req).await?;
+    let slot = std::mem::take(&mut *shared.0.borrow_mut());
+    let status = res.status();
+    let mut tx = match slot {
+        Slot::Returned(tx) | Slot::Ready(tx) if status.is_success() => tx,
+        // A refusal changed nothing: nothing is kept, and a retry runs again.
+        _ => return Ok(res.map_into_boxed_body()),
     };
     let (http_req, res) = res.into_parts();
-    let status = res.status();
     let headers: serde_json::Map<String, serde_json::Value> = KEPT_HEADERS
         .iter()
         .filter_map(|name| {
@@ -179,46 +278,57 @@ async fn run_and_store(
         })
         .collect();
     let (head, body) = res.into_parts();
-    let bytes = match actix_web::body::to_bytes(body).await {
-        Ok(b) => b,
-        Err(_) => {
-            forget(state, caller, key).await;
-            return Err(ApiError::internal("response body could not be read").into());
-        }
+    let answer = |r: HttpResponse| Ok(ServiceResponse::new(http_req.clone(), r));
+    let Ok(bytes) = actix_web::body::to_bytes(body).await else {
+        return answer(ApiError::internal("response body could not be read").error_response());
     };
-    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-        forget(state, caller, key).await;
-    } else {
-        let saved = sqlx::query(
-            "UPDATE idempotency_keys SET status_code = $3, response_headers = $4, response_body = $5 \
-             WHERE caller = $1 AND key = $2",
-        )
-        .bind(caller)
-        .bind(key)
-        .bind(i32::from(status.as_u16()))
-        .bind(serde_json::Value::Object(headers))
-        .bind(bytes.to_vec())
-        .execute(&state.pool)
-        .await;
-        if let Err(e) = saved {
-            // The change itself is committed; only the replay record is missing. The
-            // claim stays and is taken to be abandoned after a minute.
-            tracing::error!(error = %e, "could not store an idempotent answer");
-        }
+    let sealed = match seal(&d.seal, &bytes) {
+        Ok(s) => s,
+        Err(e) => return answer(e.error_response()),
+    };
+    let saved = sqlx::query(
+        "UPDATE idempotency_keys SET status_code = $3, response_headers = $4, \
+         response_body = $5 WHERE caller = $1 AND key = $2",
+    )
+    .bind(&d.caller)
+    .bind(key)
+    .bind(i32::from(status.as_u16()))
+    .bind(serde_json::Value::Object(headers))
+    .bind(sealed)
+    .execute(&mut *tx)
+    .await;
+    // The change and its answer commit together; if this fails the change is not there
+    // either, and the client is told so rather than shown a 2xx.
+    let committed = match saved {
+        Ok(_) => tx.commit().await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = committed {
+        return answer(ApiError::from(e).error_response());
     }
     let res = head.set_body(bytes).map_into_boxed_body();
     Ok(ServiceResponse::new(http_req, res))
 }
 
-async fn forget(state: &AppState, caller: &[u8], key: &str) {
-    let _ = sqlx::query("DELETE FROM idempotency_keys WHERE caller = $1 AND key = $2")
-        .bind(caller)
-        .bind(key)
-        .execute(&state.pool)
-        .await;
+/// `nonce || ciphertext` of `plain` under `key`.
+fn seal(key: &[u8; 32], plain: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let mut nonce = [0u8; 12];
+    getrandom::fill(&mut nonce).map_err(ApiError::internal)?;
+    let cipher = ChaCha20Poly1305::new(&Key::from(*key));
+    let sealed = cipher
+        .encrypt(&Nonce::from(nonce), plain)
+        .map_err(|_| ApiError::internal("could not seal an idempotent answer"))?;
+    Ok([&nonce[..], &sealed].concat())
 }
 
-fn replay(status: i32, headers: Option<serde_json::Value>, body: Option<Vec<u8>>) -> HttpResponse {
+fn open(key: &[u8; 32], sealed: &[u8]) -> Option<Vec<u8>> {
+    let (nonce, ciphertext) = sealed.split_at_checked(12)?;
+    let nonce: [u8; 12] = nonce.try_into().ok()?;
+    let cipher = ChaCha20Poly1305::new(&Key::from(*key));
+    cipher.decrypt(&Nonce::from(nonce), ciphertext).ok()
+}
+
+fn replay(status: i32, headers: Option<serde_json::Value>, body: Vec<u8>) -> HttpResponse {
     let status = u16::try_from(status)
         .ok()
         .and_then(|s| StatusCode::from_u16(s).ok())
@@ -234,5 +344,20 @@ fn replay(status: i32, headers: Option<serde_json::Value>, body: Option<Vec<u8>>
         }
     }
     res.insert_header(("idempotent-replayed", "true"));
-    res.body(body.unwrap_or_default())
+    res.body(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_answers_open_only_with_their_key() {
+        let k = [7u8; 32];
+        let s = seal(&k, b"{\"token\":\"mgs_x\"}").unwrap();
+        assert!(!s.windows(5).any(|w| w == b"mgs_x"));
+        assert_eq!(open(&k, &s).unwrap(), b"{\"token\":\"mgs_x\"}");
+        assert!(open(&[8u8; 32], &s).is_none());
+        assert!(open(&k, &s[..5]).is_none());
+    }
 }

@@ -1,6 +1,7 @@
 //! Sign-up, sign-in, sign-out, the caller's own account.
 
 use crate::api::json::ApiJson;
+use crate::api::tx::Tx;
 use crate::auth::Session;
 use crate::auth::password::NewPassword;
 use crate::auth::tokens::{self, SESSION_PREFIX};
@@ -64,6 +65,7 @@ pub fn parse_account(
 /// transaction with its audit event.
 pub async fn create_user(
     state: &AppState,
+    mut tx: Tx,
     creator: Creator<'_>,
     email: &Email,
     password: &NewPassword,
@@ -71,7 +73,6 @@ pub async fn create_user(
     role: Role,
 ) -> Result<User> {
     let hash = state.hasher.hash(password).await?;
-    let mut tx = state.pool.begin().await?;
     let user = flow::create_user(&mut tx, creator, email, display_name, role, &hash).await?;
     tx.commit().await?;
     Ok(user)
@@ -91,11 +92,13 @@ pub async fn create_user(
 pub async fn register(
     state: web::Data<AppState>,
     body: ApiJson<RegisterBody>,
+    tx: Tx,
 ) -> Result<HttpResponse> {
     let b = body.0;
     let (email, password, name) = parse_account(&b.email, &b.password, &b.display_name)?;
     let user = create_user(
         &state,
+        tx,
         Creator::Themselves,
         &email,
         &password,
@@ -274,6 +277,7 @@ pub async fn change_password(
     state: web::Data<AppState>,
     session: Session,
     body: ApiJson<PasswordBody>,
+    mut tx: Tx,
 ) -> Result<HttpResponse> {
     let caller = session.0;
     let new = NewPassword::parse("new_password", &body.0.new_password)?;
@@ -290,7 +294,6 @@ pub async fn change_password(
         ));
     }
     let new_hash = state.hasher.hash(&new).await?;
-    let mut tx = state.pool.begin().await?;
     flow::change_password(&mut tx, &caller.actor(), caller.session_id, &new_hash).await?;
     tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())

@@ -2,6 +2,7 @@
 
 use crate::api::json::ApiJson;
 use crate::api::page::{List, PageParams};
+use crate::api::tx::Tx;
 use crate::auth::Session;
 use crate::auth::tokens::{self, API_KEY_PREFIX};
 use crate::error::{Problem, Result};
@@ -46,12 +47,11 @@ pub struct CreatedKey {
 )]
 #[post("/api-keys")]
 pub async fn create(
-    state: web::Data<AppState>,
     session: Session,
     body: ApiJson<CreateKeyBody>,
+    mut tx: Tx,
 ) -> Result<HttpResponse> {
     let key = tokens::generate(API_KEY_PREFIX);
-    let mut tx = state.pool.begin().await?;
     let row = flow::create(
         &mut tx,
         &session.0.actor(),

@@ -4,6 +4,7 @@
 use crate::api::json::ApiJson;
 use crate::api::page::{Cursor, List, PageParams};
 use crate::api::precondition::if_match;
+use crate::api::tx::Tx;
 use crate::auth::Session;
 use crate::domain::application::{
     Application, Budget, Creative, Landing, Parts, Status, Targeting, Window,
@@ -77,9 +78,9 @@ pub struct CreateBody {
 )]
 #[post("/applications")]
 pub async fn create(
-    state: web::Data<AppState>,
     session: Session,
     body: ApiJson<CreateBody>,
+    mut tx: Tx,
 ) -> Result<HttpResponse> {
     let b = body.0;
     let draft = NewDraft {
@@ -94,7 +95,6 @@ pub async fn create(
             targeting: b.targeting,
         },
     };
-    let mut tx = state.pool.begin().await?;
     let app = flow::create_draft(&mut tx, &session.0.actor(), draft).await?;
     tx.commit().await?;
     Ok(answer(StatusCode::CREATED, app))
@@ -232,7 +232,7 @@ pub async fn update(
 }
 
 /// Runs one lifecycle step in its own transaction and answers with the application.
-async fn step<F>(state: &AppState, session: Session, id: Uuid, f: F) -> Result<HttpResponse>
+async fn step<F>(mut tx: Tx, session: Session, id: Uuid, f: F) -> Result<HttpResponse>
 where
     F: AsyncFnOnce(
         &mut sqlx::PgConnection,
@@ -241,7 +241,6 @@ where
     ) -> crate::flow::Result<Application>,
 {
     let actor = session.0.actor();
-    let mut tx = state.pool.begin().await?;
     let app = f(&mut tx, &actor, id).await?;
     tx.commit().await?;
     Ok(answer(StatusCode::OK, app))
@@ -262,12 +261,8 @@ where
     security(("bearer" = []))
 )]
 #[post("/applications/{id}/submit")]
-pub async fn submit(
-    state: web::Data<AppState>,
-    session: Session,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse> {
-    step(&state, session, *id, flow::submit).await
+pub async fn submit(session: Session, id: web::Path<Uuid>, tx: Tx) -> Result<HttpResponse> {
+    step(tx, session, *id, flow::submit).await
 }
 
 /// Withdraw (final) from draft, submitted, in_review or changes_requested.
@@ -280,12 +275,8 @@ pub async fn submit(
     ),
     security(("bearer" = [])))]
 #[post("/applications/{id}/withdraw")]
-pub async fn withdraw(
-    state: web::Data<AppState>,
-    session: Session,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse> {
-    step(&state, session, *id, flow::withdraw).await
+pub async fn withdraw(session: Session, id: web::Path<Uuid>, tx: Tx) -> Result<HttpResponse> {
+    step(tx, session, *id, flow::withdraw).await
 }
 
 /// Appeal a rejection, once: it goes back to the queue, ahead of other work.
@@ -298,12 +289,8 @@ pub async fn withdraw(
     ),
     security(("bearer" = [])))]
 #[post("/applications/{id}/appeal")]
-pub async fn appeal(
-    state: web::Data<AppState>,
-    session: Session,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse> {
-    step(&state, session, *id, flow::appeal).await
+pub async fn appeal(session: Session, id: web::Path<Uuid>, tx: Tx) -> Result<HttpResponse> {
+    step(tx, session, *id, flow::appeal).await
 }
 
 /// The application's audit events, oldest first.

@@ -2,6 +2,7 @@
 
 use crate::api::json::ApiJson;
 use crate::api::page::{List, PageParams};
+use crate::api::tx::Tx;
 use crate::auth::Session;
 use crate::domain::brand::{
     BrandKind, BrandName, MemberRole, StoreUrl, Verification, VerificationDecision,
@@ -57,9 +58,9 @@ pub struct CreateBrandBody {
 )]
 #[post("/brands")]
 pub async fn create(
-    state: web::Data<AppState>,
     session: Session,
     body: ApiJson<CreateBrandBody>,
+    mut tx: Tx,
 ) -> Result<HttpResponse> {
     let b = body.0;
     let mut errs = Errors::new();
@@ -68,7 +69,6 @@ pub async fn create(
     let (Some(name), Some(url)) = errs.finish((name, url))? else {
         return Err(ApiError::validation(Vec::new()));
     };
-    let mut tx = state.pool.begin().await?;
     let brand = flow::create(&mut tx, &session.0.actor(), &name, b.kind, &url).await?;
     tx.commit().await?;
     Ok(HttpResponse::Created().json(brand))
@@ -159,13 +159,12 @@ pub struct AddMemberBody {
 )]
 #[post("/brands/{id}/members")]
 pub async fn add_member(
-    state: web::Data<AppState>,
     session: Session,
     id: web::Path<Uuid>,
     body: ApiJson<AddMemberBody>,
+    mut tx: Tx,
 ) -> Result<HttpResponse> {
     let b = body.0;
-    let mut tx = state.pool.begin().await?;
     let member = flow::add_member(&mut tx, &session.0.actor(), *id, &b.email, b.role).await?;
     tx.commit().await?;
     Ok(HttpResponse::Created().json(member))
@@ -249,13 +248,12 @@ pub struct VerificationBody {
 )]
 #[post("/brands/{id}/verification")]
 pub async fn verify(
-    state: web::Data<AppState>,
     session: Session,
     id: web::Path<Uuid>,
     body: ApiJson<VerificationBody>,
+    mut tx: Tx,
 ) -> Result<HttpResponse> {
     let b = body.0;
-    let mut tx = state.pool.begin().await?;
     let brand = flow::verify(
         &mut tx,
         &session.0.actor(),

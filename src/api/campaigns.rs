@@ -2,6 +2,7 @@
 //! a reviewer may pause (stop an ad at once) but only the brand or an admin resumes.
 
 use crate::api::page::{List, PageParams};
+use crate::api::tx::Tx;
 use crate::auth::Session;
 use crate::domain::campaign::{CampaignState, PauseAction};
 use crate::error::{ApiError, Problem, Result};
@@ -97,12 +98,8 @@ pub async fn one(
     security(("bearer" = []))
 )]
 #[post("/campaigns/{id}/pause")]
-pub async fn pause(
-    state: web::Data<AppState>,
-    session: Session,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse> {
-    switch(&state, session, id.into_inner(), PauseAction::Pause).await
+pub async fn pause(session: Session, id: web::Path<Uuid>, tx: Tx) -> Result<HttpResponse> {
+    switch(tx, session, id.into_inner(), PauseAction::Pause).await
 }
 
 /// Resume a paused campaign. Brand members and admins; a reviewer may not.
@@ -118,21 +115,16 @@ pub async fn pause(
     security(("bearer" = []))
 )]
 #[post("/campaigns/{id}/resume")]
-pub async fn resume(
-    state: web::Data<AppState>,
-    session: Session,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse> {
-    switch(&state, session, id.into_inner(), PauseAction::Resume).await
+pub async fn resume(session: Session, id: web::Path<Uuid>, tx: Tx) -> Result<HttpResponse> {
+    switch(tx, session, id.into_inner(), PauseAction::Resume).await
 }
 
 async fn switch(
-    state: &AppState,
+    mut tx: Tx,
     session: Session,
     id: Uuid,
     action: PauseAction,
 ) -> Result<HttpResponse> {
-    let mut tx = state.pool.begin().await?;
     let updated = crate::flow::campaigns::switch(&mut tx, &session.0.actor(), id, action).await?;
     tx.commit().await?;
     Ok(HttpResponse::Ok().json(updated))

@@ -14,6 +14,7 @@ pub mod page;
 pub mod precondition;
 pub mod review;
 pub mod seasons;
+pub mod tx;
 pub mod users;
 pub mod whitelist;
 

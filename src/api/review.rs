@@ -4,6 +4,7 @@
 use crate::api::applications::answer;
 use crate::api::json::ApiJson;
 use crate::api::page::{Cursor, List, PageParams};
+use crate::api::tx::Tx;
 use crate::auth::Session;
 use crate::domain::application::{Decision, DecisionKind, ReasonCode};
 use crate::error::{Problem, Result};
@@ -37,13 +38,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
     ),
     security(("bearer" = [])))]
 #[post("/applications/{id}/claim")]
-pub async fn claim(
-    state: web::Data<AppState>,
-    session: Session,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse> {
+pub async fn claim(session: Session, id: web::Path<Uuid>, mut tx: Tx) -> Result<HttpResponse> {
     let actor = session.0.actor();
-    let mut tx = state.pool.begin().await?;
     let app = flow::claim(&mut tx, &actor, *id).await?;
     tx.commit().await?;
     Ok(answer(StatusCode::OK, app))
@@ -59,13 +55,8 @@ pub async fn claim(
     ),
     security(("bearer" = [])))]
 #[post("/applications/{id}/release")]
-pub async fn release(
-    state: web::Data<AppState>,
-    session: Session,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse> {
+pub async fn release(session: Session, id: web::Path<Uuid>, mut tx: Tx) -> Result<HttpResponse> {
     let actor = session.0.actor();
-    let mut tx = state.pool.begin().await?;
     let app = flow::release(&mut tx, &actor, *id).await?;
     tx.commit().await?;
     Ok(answer(StatusCode::OK, app))
@@ -99,15 +90,14 @@ pub struct DecisionBody {
     security(("bearer" = [])))]
 #[post("/applications/{id}/decision")]
 pub async fn decide(
-    state: web::Data<AppState>,
     session: Session,
     id: web::Path<Uuid>,
     body: ApiJson<DecisionBody>,
+    mut tx: Tx,
 ) -> Result<HttpResponse> {
     let b = body.0;
     let decision = Decision::parse(b.decision, b.reason_code.as_deref(), b.note.as_deref())?;
     let actor = session.0.actor();
-    let mut tx = state.pool.begin().await?;
     let decided = flow::decide(&mut tx, &actor, *id, decision).await?;
     tx.commit().await?;
     Ok(match decided {

@@ -3,6 +3,7 @@
 use crate::api::json::ApiJson;
 use crate::api::page::{List, PageParams};
 use crate::api::precondition::if_match;
+use crate::api::tx::Tx;
 use crate::auth::Session;
 use crate::domain::season::{DEFAULT_TIMEZONE, Phase, SeasonSpec, SeasonState};
 use crate::error::{ApiError, Problem, Result};
@@ -75,9 +76,9 @@ pub struct CreateSeasonBody {
 )]
 #[post("/seasons")]
 pub async fn create(
-    state: web::Data<AppState>,
     session: Session,
     body: ApiJson<CreateSeasonBody>,
+    mut tx: Tx,
 ) -> Result<HttpResponse> {
     let b = body.0;
     let spec = SeasonSpec {
@@ -90,7 +91,6 @@ pub async fn create(
         ends_at: b.ends_at,
         phases: b.phases,
     };
-    let mut tx = state.pool.begin().await?;
     let season = flow::create(&mut tx, &session.0.actor(), spec).await?;
     tx.commit().await?;
     Ok(with_etag(HttpResponse::Created(), &season))

@@ -3,6 +3,7 @@
 use crate::api::accounts::{create_user, parse_account};
 use crate::api::json::ApiJson;
 use crate::api::page::{List, PageParams};
+use crate::api::tx::Tx;
 use crate::auth::Session;
 use crate::domain::user::Role;
 use crate::error::{Problem, Result};
@@ -55,6 +56,7 @@ pub async fn create(
     state: web::Data<AppState>,
     session: Session,
     body: ApiJson<CreateUserBody>,
+    tx: Tx,
 ) -> Result<HttpResponse> {
     let caller = session.0;
     caller.require_admin()?;
@@ -63,6 +65,7 @@ pub async fn create(
     let actor = caller.actor();
     let user = create_user(
         &state,
+        tx,
         Creator::Admin(&actor),
         &email,
         &password,
@@ -126,12 +129,7 @@ pub async fn list(
     security(("bearer" = []))
 )]
 #[post("/users/{id}/disable")]
-pub async fn disable(
-    state: web::Data<AppState>,
-    session: Session,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse> {
-    let mut tx = state.pool.begin().await?;
+pub async fn disable(session: Session, id: web::Path<Uuid>, mut tx: Tx) -> Result<HttpResponse> {
     let user = flow::disable(&mut tx, &session.0.actor(), id.into_inner()).await?;
     tx.commit().await?;
     Ok(HttpResponse::Ok().json(user))

@@ -3,6 +3,7 @@
 
 use crate::api::json::ApiJson;
 use crate::api::page::{Cursor, List, PageParams, cut_page};
+use crate::api::tx::Tx;
 use crate::auth::Session;
 use crate::domain::whitelist::{WhitelistAction, WhitelistStatus};
 use crate::error::{ApiError, Problem, Result};
@@ -131,12 +132,12 @@ pub struct ReasonBody {
 )]
 #[post("/whitelist/{id}/suspend")]
 pub async fn suspend(
-    state: web::Data<AppState>,
     session: Session,
     id: web::Path<Uuid>,
     body: ApiJson<ReasonBody>,
+    tx: Tx,
 ) -> Result<HttpResponse> {
-    change(state, session, id, body, WhitelistAction::Suspend).await
+    change(tx, session, id, body, WhitelistAction::Suspend).await
 }
 
 /// Reinstate a suspended entry.
@@ -155,12 +156,12 @@ pub async fn suspend(
 )]
 #[post("/whitelist/{id}/reinstate")]
 pub async fn reinstate(
-    state: web::Data<AppState>,
     session: Session,
     id: web::Path<Uuid>,
     body: ApiJson<ReasonBody>,
+    tx: Tx,
 ) -> Result<HttpResponse> {
-    change(state, session, id, body, WhitelistAction::Reinstate).await
+    change(tx, session, id, body, WhitelistAction::Reinstate).await
 }
 
 /// Revoke an entry, for good.
@@ -179,23 +180,22 @@ pub async fn reinstate(
 )]
 #[post("/whitelist/{id}/revoke")]
 pub async fn revoke(
-    state: web::Data<AppState>,
     session: Session,
     id: web::Path<Uuid>,
     body: ApiJson<ReasonBody>,
+    tx: Tx,
 ) -> Result<HttpResponse> {
-    change(state, session, id, body, WhitelistAction::Revoke).await
+    change(tx, session, id, body, WhitelistAction::Revoke).await
 }
 
 /// The body of suspend, reinstate and revoke.
 async fn change(
-    state: web::Data<AppState>,
+    mut tx: Tx,
     session: Session,
     id: web::Path<Uuid>,
     body: ApiJson<ReasonBody>,
     action: WhitelistAction,
 ) -> Result<HttpResponse> {
-    let mut tx = state.pool.begin().await?;
     let updated = crate::flow::whitelist::change_status(
         &mut tx,
         &session.0.actor(),

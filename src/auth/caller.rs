@@ -8,7 +8,7 @@ use crate::domain::user::Role;
 use crate::error::{ApiError, Result};
 use crate::state::AppState;
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
@@ -57,7 +57,8 @@ pub enum Caller {
     Service { key_id: Uuid },
 }
 
-fn bearer(req: &HttpRequest) -> Option<&str> {
+/// The token of `Authorization: Bearer <token>`, when there is one.
+pub fn bearer(req: &HttpRequest) -> Option<&str> {
     let value = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)?
@@ -91,9 +92,21 @@ async fn user_for_session(state: &AppState, token: &str) -> Result<Option<UserCa
     }))
 }
 
-async fn authenticate(req: HttpRequest) -> Result<Caller> {
-    let token = bearer(&req).ok_or_else(ApiError::unauthorized)?;
-    let state = state(&req)?;
+/// Who the bearer token says is calling, checked once per request: the answer is kept in
+/// the request's extensions for every later extractor (and the idempotency layer, which
+/// authenticates before it replays anything).
+pub async fn authenticate(req: HttpRequest) -> Result<Caller> {
+    if let Some(c) = req.extensions().get::<Caller>() {
+        return Ok(*c);
+    }
+    let caller = authenticate_token(&req).await?;
+    req.extensions_mut().insert(caller);
+    Ok(caller)
+}
+
+async fn authenticate_token(req: &HttpRequest) -> Result<Caller> {
+    let token = bearer(req).ok_or_else(ApiError::unauthorized)?;
+    let state = state(req)?;
     if token.starts_with(SESSION_PREFIX) {
         let user = user_for_session(&state, token).await?;
         return user.map(Caller::User).ok_or_else(ApiError::unauthorized);

@@ -10,6 +10,7 @@ mod demo;
 mod fixtures;
 mod gate;
 mod helpers;
+mod hostile;
 mod openapi;
 mod platform;
 mod seasons;
