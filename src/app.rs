@@ -97,6 +97,7 @@ impl Application {
                     async move { unmatched(&routes, &req) }
                 }))
                 .wrap(from_fn(crate::idempotency::middleware))
+                .wrap(from_fn(api::screen::query))
                 .wrap(from_fn(observe))
                 .wrap(cors_layer(&cors))
         })

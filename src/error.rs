@@ -274,6 +274,17 @@ impl From<sqlx::Error> for ApiError {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::unavailable()
             }
+            // Class 22, data exception: a value the database cannot hold (a character it
+            // cannot store, a time or number out of its range). The parsers refuse these
+            // first; this is the net under them, and the transaction changed nothing.
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")) => {
+                tracing::warn!(error = %e, "input the database refused");
+                Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Code::OutOfRange,
+                    "A value is outside what the service accepts.",
+                )
+            }
             _ => Self::internal(e),
         }
     }

@@ -3,7 +3,8 @@
 
 use crate::api::json::ApiJson;
 use crate::auth::Caller;
-use crate::domain::error::Code;
+use crate::domain::error::{Code, Errors, Rejection};
+use crate::domain::time;
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::gate::Verdict;
 use crate::gate::decision::Reason;
@@ -52,6 +53,7 @@ fn parse_at(raw: Option<&str>) -> Result<DateTime<Utc>> {
                 "`at` is an RFC 3339 time with an offset, e.g. 2027-06-18T20:00:00+08:00.",
             )])
         })
+        .and_then(|t| Ok(time::check("at", t).map_err(Rejection::from)?))
 }
 
 /// May this campaign serve at `at`? One reason, by the precedence documented on `Reason`:
@@ -133,6 +135,13 @@ pub async fn batch(
             "A batch has 1 to 1000 checks.",
         )]));
     }
+    let mut errs = Errors::new();
+    for (i, c) in checks.iter().enumerate() {
+        if let Some(at) = c.at {
+            errs.take(time::check(&format!("checks[{i}].at"), at));
+        }
+    }
+    errs.finish(())?;
     let now = Utc::now();
     let checks: Vec<(Uuid, DateTime<Utc>)> = checks
         .into_iter()

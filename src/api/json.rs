@@ -23,6 +23,69 @@ pub fn too_large() -> ApiError {
 }
 
 /// Parses `bytes` as `T`, with the errors described above.
+/// How deep a body may nest: our deepest is 3 (`creative.image_urls[i]`).
+pub const MAX_DEPTH: usize = 16;
+
+/// Refuses, before anything else looks at the body, what no field of ours accepts: a NUL
+/// or other control character (line breaks and tabs aside) in any string or key, and
+/// nesting deeper than [`MAX_DEPTH`]. Names the first offending field.
+fn screen(v: &serde_json::Value, path: &mut String, depth: usize) -> Result<()> {
+    use serde_json::Value;
+    let field = |p: &str| {
+        if p.is_empty() {
+            "body".to_owned()
+        } else {
+            p.to_owned()
+        }
+    };
+    if depth > MAX_DEPTH {
+        return Err(ApiError::invalid_field(
+            &field(path),
+            Code::TooDeep,
+            format!("The body nests deeper than {MAX_DEPTH} levels."),
+        ));
+    }
+    let bad = |s: &str| {
+        s.chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    };
+    let control = |p: &str| {
+        ApiError::invalid_field(
+            &field(p),
+            Code::ControlCharacter,
+            "Text may not contain control characters.",
+        )
+    };
+    match v {
+        Value::String(s) if bad(s) => Err(control(path)),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                screen(item, path, depth + 1)?;
+                path.truncate(len);
+            }
+            Ok(())
+        }
+        Value::Object(map) => {
+            for (k, item) in map {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                if bad(k) {
+                    return Err(control(path));
+                }
+                path.push_str(k);
+                screen(item, path, depth + 1)?;
+                path.truncate(len);
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request(
@@ -30,6 +93,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
             format!("The body is not valid JSON: {e}"),
         )
     })?;
+    screen(&value, &mut String::new(), 0)?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
@@ -108,6 +172,19 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_and_depth_are_refused_by_field() {
+        let e = parse::<serde_json::Value>(br#"{"a":{"b":["ok","x\u0000y"]}}"#).unwrap_err();
+        assert_eq!(e.code(), "control_character");
+        assert_eq!(e.field_errors()[0].field, "a.b[1]");
+        assert!(parse::<serde_json::Value>(br#"{"note":"two\nlines\tand tab"}"#).is_ok());
+        let e = parse::<serde_json::Value>(br#"{"k\u0001":1}"#).unwrap_err();
+        assert_eq!(e.code(), "control_character");
+        let deep = format!("{}1{}", "[".repeat(40), "]".repeat(40));
+        let e = parse::<serde_json::Value>(deep.as_bytes()).unwrap_err();
+        assert_eq!(e.code(), "too_deep");
+    }
     use serde::Deserialize;
 
     #[derive(Deserialize, Debug)]

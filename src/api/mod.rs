@@ -13,6 +13,7 @@ pub mod json;
 pub mod page;
 pub mod precondition;
 pub mod review;
+pub mod screen;
 pub mod seasons;
 pub mod tx;
 pub mod users;

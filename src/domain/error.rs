@@ -44,6 +44,8 @@ codes! {
     InvalidDatetime = "invalid_datetime",
     InvalidRange = "invalid_range",
     InvalidEntityType = "invalid_entity_type",
+    ControlCharacter = "control_character",
+    TooDeep = "too_deep",
     PreconditionRequired = "precondition_required",
     PreconditionFailed = "precondition_failed",
     IdempotencyKeyReused = "idempotency_key_reused",
@@ -238,6 +240,9 @@ pub struct Rejection {
 
 pub type Outcome<T> = Result<T, Rejection>;
 
+/// The most field errors one answer lists.
+pub const MAX_LISTED: usize = 20;
+
 impl Rejection {
     pub fn new(kind: Kind, code: Code, detail: impl Into<Cow<'static, str>>) -> Self {
         Self {
@@ -273,12 +278,18 @@ impl Rejection {
         Self::new(Kind::Unprocessable, code, detail)
     }
 
-    /// 422 `validation_failed` listing every invalid field.
-    pub fn invalid(errors: Vec<FieldError>) -> Self {
-        let detail = match errors.len() {
+    /// 422 `validation_failed` listing the invalid fields: at most [`MAX_LISTED`] of
+    /// them, so that an answer to bad input stays small whatever was sent.
+    pub fn invalid(mut errors: Vec<FieldError>) -> Self {
+        let n = errors.len();
+        let detail = match n {
             1 => format!("{}: {}", errors[0].field, errors[0].message),
+            n if n > MAX_LISTED => {
+                format!("{n} fields are invalid; the first {MAX_LISTED} are listed.")
+            }
             n => format!("{n} fields are invalid."),
         };
+        errors.truncate(MAX_LISTED);
         Self {
             errors,
             ..Self::unprocessable(Code::ValidationFailed, detail)
@@ -365,6 +376,16 @@ mod tests {
         assert_eq!(r.kind, Kind::Unprocessable);
         assert_eq!(r.code, Code::ValidationFailed);
         assert_eq!(r.errors.len(), 2);
+    }
+
+    #[test]
+    fn a_422_lists_a_bounded_number_of_fields() {
+        let many = (0..300_000)
+            .map(|i| FieldError::new(format!("f[{i}]"), Code::InvalidRegion, "x"))
+            .collect();
+        let r = Rejection::invalid(many);
+        assert_eq!(r.errors.len(), MAX_LISTED);
+        assert!(r.detail.starts_with("300000 fields are invalid"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod campaign;
 pub mod error;
 pub mod page;
 pub mod season;
+pub mod time;
 pub mod url;
 pub mod user;
 pub mod version;

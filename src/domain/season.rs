@@ -139,6 +139,14 @@ impl SeasonSpec {
                 "Use an IANA time zone name such as Asia/Shanghai.",
             ));
         }
+        for (field, t) in [
+            ("applications_open_at", self.applications_open_at),
+            ("applications_close_at", self.applications_close_at),
+            ("starts_at", self.starts_at),
+            ("ends_at", self.ends_at),
+        ] {
+            errs.take(super::time::check(field, t));
+        }
         if self.applications_open_at >= self.applications_close_at {
             errs.push(FieldError::new(
                 "applications_close_at",

@@ -142,3 +142,144 @@ async fn a_refusal_is_not_kept_so_the_corrected_request_runs() {
     assert_eq!(res.headers()["idempotent-replayed"], "true");
     assert_eq!(app.count("SELECT count(*) FROM brands").await, 1);
 }
+
+/// Sends `body` raw (it may hold what `json!` cannot say) and returns the answer.
+async fn post_raw(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+    body: String,
+) -> reqwest::Response {
+    app.req(Method::POST, path, token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_huge_array_of_bad_items_gets_a_small_answer_and_changes_nothing() {
+    let w = crate::applications::world().await;
+    let regions = vec!["\"\""; 300_000].join(",");
+    let body = format!(
+        r#"{{"brand_id":"{}","season_id":"{}","title":"t","targeting":{{"regions":[{regions}]}}}}"#,
+        w.brand_id, w.season_id
+    );
+    assert!(body.len() < 1024 * 1024);
+    let res = post_raw(&w.app, "/v1/applications", Some(&w.marketer.token), body).await;
+    let text = res.bytes().await.unwrap();
+    assert!(text.len() < 64 * 1024, "{} bytes", text.len());
+    let v: Value = serde_json::from_slice(&text).unwrap();
+    assert_eq!(v["status"], 422);
+    assert_eq!(v["code"], "validation_failed");
+    assert!(v["errors"].as_array().unwrap().len() <= 20);
+    assert_eq!(w.app.count("SELECT count(*) FROM applications").await, 0);
+    still_up(&w.app).await;
+}
+
+#[tokio::test]
+async fn control_characters_are_refused_everywhere_without_a_500() {
+    let w = crate::applications::world().await;
+    let app = &w.app;
+    // Anonymous: a NUL in the login email.
+    let res = post_raw(
+        app,
+        "/v1/auth/login",
+        None,
+        r#"{"email":"a\u0000@b.example","password":"whatever whatever"}"#.into(),
+    )
+    .await;
+    let p = assert_problem(res, 422, "control_character").await;
+    assert_eq!(p["errors"][0]["field"], "email");
+    // In a search.
+    for path in ["/v1/brands?q=a%00b", "/v1/users?q=%00"] {
+        let token = if path.contains("users") {
+            &w.admin.token
+        } else {
+            &w.marketer.token
+        };
+        let res = app
+            .req(Method::GET, path, Some(token))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(res, 422, "invalid_query").await;
+    }
+    // In a URL inside a creative, and in a deep link that is not visible ASCII.
+    let before = app.count("SELECT count(*) FROM applications").await;
+    let body = format!(
+        r#"{{"brand_id":"{}","season_id":"{}","title":"t","creative":{{"headline":"h","card_label":"c","logo_url":"https://a.example/\u0000","image_urls":["https://a.example/1.png"]}}}}"#,
+        w.brand_id, w.season_id
+    );
+    let res = post_raw(app, "/v1/applications", Some(&w.marketer.token), body).await;
+    assert_problem(res, 422, "control_character").await;
+    let res = app
+        .post(
+            "/v1/applications",
+            Some(&w.marketer.token),
+            json!({"brand_id": w.brand_id, "season_id": w.season_id, "title": "t",
+                   "landing": {"app_url": "tmall://\u{dd}\u{a1}", "web_url": "https://x.tmall.com/"}}),
+        )
+        .await;
+    let p = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(p["errors"][0]["code"], "invalid_deep_link");
+    assert_eq!(app.count("SELECT count(*) FROM applications").await, before);
+    // In a decision note.
+    let id = w.in_review().await;
+    let res = post_raw(
+        app,
+        &format!("/v1/applications/{id}/decision"),
+        Some(&w.reviewer.token),
+        r#"{"decision":"reject","reason_code":"other","note":"no\u0000"}"#.into(),
+    )
+    .await;
+    assert_problem(res, 422, "control_character").await;
+    assert_eq!(w.status(&id).await, "in_review");
+    still_up(app).await;
+}
+
+#[tokio::test]
+async fn times_out_of_range_are_refused() {
+    let w = crate::applications::world().await;
+    let app = &w.app;
+    let far = "-100000-01-01T00:00:00Z";
+    // A cursor naming such a time.
+    use base64::Engine as _;
+    let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+        r#"{{"t":"{far}","id":"00000000-0000-0000-0000-000000000000"}}"#
+    ));
+    let res = app
+        .req(
+            Method::GET,
+            &format!("/v1/brands?cursor={cursor}"),
+            Some(&w.marketer.token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 422, "validation_failed").await;
+    // A gate check at such a time: refused, and not echoed back.
+    let res = app
+        .post(
+            "/v1/gate/batch",
+            Some(&w.reviewer.token),
+            json!({"checks": [{"campaign_id": uuid::Uuid::new_v4(), "at": far}]}),
+        )
+        .await;
+    let p = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(p["errors"][0]["field"], "checks[0].at");
+    assert!(!p.to_string().contains("-100000"));
+    // A window of an application.
+    let res = app
+        .post(
+            "/v1/applications",
+            Some(&w.marketer.token),
+            json!({"brand_id": w.brand_id, "season_id": w.season_id, "title": "t",
+                   "requested_window": {"starts_at": far, "ends_at": "2027-06-01T00:00:00Z"}}),
+        )
+        .await;
+    assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(app.count("SELECT count(*) FROM applications").await, 0);
+    still_up(app).await;
+}

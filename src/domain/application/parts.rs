@@ -5,6 +5,7 @@
 
 use super::schema;
 use crate::domain::error::{Code, Errors, FieldError, Rejection, text};
+use crate::domain::time;
 use crate::domain::url::{self, TMALL_OR_TAOBAO};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -106,10 +107,10 @@ impl Creative {
 #[serde(deny_unknown_fields)]
 pub struct Landing {
     /// A `tmall://` deep link into the brand's store in the Tmall app: at most 2047
-    /// characters after `tmall://`, no whitespace or control characters.
+    /// visible ASCII characters after `tmall://` (percent-encode anything else).
     #[schema(
         format = "uri",
-        pattern = "^tmall://\\S+$",
+        pattern = "^tmall://[!-~]+$",
         max_length = 2055,
         example = "tmall://page.tm/shop?shopId=123"
     )]
@@ -129,9 +130,7 @@ impl Landing {
         let deep = self.app_url.strip_prefix("tmall://");
         errs.check(
             deep.is_some_and(|rest| {
-                !rest.is_empty()
-                    && rest.len() < 2048
-                    && !rest.chars().any(|c| c.is_whitespace() || c.is_control())
+                !rest.is_empty() && rest.len() < 2048 && rest.bytes().all(|b| b.is_ascii_graphic())
             }),
             "landing.app_url",
             Code::InvalidDeepLink,
@@ -160,6 +159,8 @@ pub const MAX_RUN_DAYS: i64 = 30;
 
 impl Window {
     pub fn check(&self, errs: &mut Errors) {
+        errs.take(time::check("requested_window.starts_at", self.starts_at));
+        errs.take(time::check("requested_window.ends_at", self.ends_at));
         errs.check(
             self.starts_at < self.ends_at,
             "requested_window",
@@ -514,7 +515,13 @@ pub(crate) mod tests {
             ..ok.clone()
         };
         assert!(errors_of(|e| l.check(e)).is_empty());
-        for app in ["https://brand.tmall.com", "tmall://", "tmall:// x"] {
+        for app in [
+            "https://brand.tmall.com",
+            "tmall://",
+            "tmall:// x",
+            "tmall://\u{dd}\u{a1}",
+            "tmall://shop\u{7f}",
+        ] {
             let l = Landing {
                 app_url: app.into(),
                 ..ok.clone()
