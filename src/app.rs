@@ -50,7 +50,13 @@ impl Application {
         let port = listener.local_addr()?.port();
         let metrics = Arc::new(Metrics::default());
         let gate = Gate::start(pool.clone(), metrics.clone()).await;
+        let limits = crate::api::limits::Limits::new(
+            settings.anon_per_minute,
+            settings.password_changes_per_hour,
+        );
+        limits.spawn_shrinking();
         let state = AppState {
+            limits,
             pool,
             hasher: Hasher::new(settings.hash_concurrency),
             gate,

@@ -224,7 +224,18 @@ async fn serve() -> anyhow::Result<()> {
     {
         tracing::info!(%email, "bootstrap admin created");
     }
-    if local.is_some() {
+    let loopback = settings
+        .bind
+        .parse::<std::net::SocketAddr>()
+        .is_ok_and(|a| a.ip().is_loopback());
+    if local.is_some() && !loopback {
+        tracing::warn!(
+            bind = %settings.bind,
+            "not loading the demo data: its logins share a published password, and BIND is \
+             not a loopback address; run `seed-demo` yourself if you mean it"
+        );
+    }
+    if local.is_some() && loopback {
         // Only in local mode: a database named by DATABASE_URL never gets demo data
         // unless someone runs `seed-demo` against it.
         match demo::load_once(&pool, &Hasher::new(1), chrono::Utc::now()).await {

@@ -21,6 +21,11 @@ pub struct Settings {
     /// How long a repeat of a POST waits for the first request with its `Idempotency-Key`
     /// before it is answered 409 `idempotency_in_progress`.
     pub idempotency_wait: Duration,
+    /// Requests to the anonymous endpoints (register, login) per client address and
+    /// minute, as a burst that refills evenly.
+    pub anon_per_minute: u32,
+    /// Password changes (attempts, right or wrong) per account and hour.
+    pub password_changes_per_hour: u32,
 }
 
 impl fmt::Debug for Settings {
@@ -54,6 +59,10 @@ impl Default for Settings {
             workers: 0,
             log_json: false,
             idempotency_wait: Duration::from_secs(10),
+            // Generous for tests, which sign in many users from one address;
+            // `from_env` sets the production defaults.
+            anon_per_minute: 1000,
+            password_changes_per_hour: 1000,
         }
     }
 }
@@ -101,13 +110,15 @@ impl Settings {
                         .collect()
                 })
                 .unwrap_or_default(),
-            hash_concurrency: parse_var("HASH_CONCURRENCY")?.unwrap_or(cpus.max(1)),
+            hash_concurrency: parse_var("HASH_CONCURRENCY")?.unwrap_or((cpus / 2).max(1)),
             db_max_connections: parse_var("DB_MAX_CONNECTIONS")?.unwrap_or(d.db_max_connections),
             db_acquire_timeout: parse_var::<u64>("DB_ACQUIRE_TIMEOUT_SECONDS")?
                 .map_or(d.db_acquire_timeout, Duration::from_secs),
             workers: parse_var("WORKERS")?.unwrap_or(0),
             log_json: var("LOG_FORMAT").is_some_and(|v| v == "json"),
             idempotency_wait: d.idempotency_wait,
+            anon_per_minute: parse_var("ANON_RATE_PER_MINUTE")?.unwrap_or(30),
+            password_changes_per_hour: parse_var("PASSWORD_CHANGES_PER_HOUR")?.unwrap_or(6),
         })
     }
 }

@@ -54,6 +54,8 @@ struct Inner {
     errors: Vec<FieldError>,
     retry_after: Option<u64>,
     allow: Option<String>,
+    /// More headers of the answer (rate-limit headers).
+    headers: Vec<(&'static str, String)>,
     /// Logged at error level, never shown.
     internal: Option<String>,
 }
@@ -67,6 +69,7 @@ impl ApiError {
             errors: Vec::new(),
             retry_after: None,
             allow: None,
+            headers: Vec::new(),
             internal: None,
         }))
     }
@@ -194,6 +197,11 @@ impl ApiError {
         e
     }
 
+    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.0.headers.push((name, value));
+        self
+    }
+
     pub fn with_retry_after(mut self, secs: u64) -> Self {
         self.0.retry_after = Some(secs);
         self
@@ -245,6 +253,9 @@ impl ResponseError for ApiError {
         }
         if let Some(allow) = &self.0.allow {
             res.insert_header((header::ALLOW, allow.as_str()));
+        }
+        for (name, value) in &self.0.headers {
+            res.insert_header((*name, value.as_str()));
         }
         res.body(serde_json::to_string(&self.problem()).unwrap_or_default())
     }

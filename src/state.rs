@@ -1,3 +1,4 @@
+use crate::api::limits::Limits;
 use crate::auth::password::Hasher;
 use crate::config::Settings;
 use crate::gate::Gate;
@@ -13,4 +14,5 @@ pub struct AppState {
     pub hasher: Hasher,
     pub gate: Arc<Gate>,
     pub metrics: Arc<Metrics>,
+    pub limits: Arc<Limits>,
 }

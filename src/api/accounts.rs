@@ -1,6 +1,7 @@
 //! Sign-up, sign-in, sign-out, the caller's own account.
 
 use crate::api::json::ApiJson;
+use crate::api::limits;
 use crate::api::tx::Tx;
 use crate::auth::Session;
 use crate::auth::password::NewPassword;
@@ -11,7 +12,7 @@ use crate::error::{ApiError, Problem, Result};
 use crate::flow::accounts::{self as flow, Creator};
 use crate::state::AppState;
 use crate::store::users::{self, Membership, User};
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
@@ -40,14 +41,14 @@ pub struct RegisterBody {
 /// Parses a new account's fields, listing every problem at once. A lone password
 /// problem keeps its own code (`password_too_common`, …) at the top level.
 pub fn parse_account(
-    email: &str,
+    raw_email: &str,
     password: &str,
     display_name: &str,
 ) -> Result<(Email, NewPassword, DisplayName)> {
     let mut errs = Errors::new();
-    let email = errs.take(Email::parse("email", email));
+    let email = errs.take(Email::parse("email", raw_email));
     let name = errs.take(DisplayName::parse("display_name", display_name));
-    let password = NewPassword::parse("password", password);
+    let password = NewPassword::parse_for("password", password, &[raw_email, display_name]);
     match (email, name, password) {
         (Some(e), Some(n), Ok(p)) => Ok((e, p, n)),
         (Some(_), Some(_), Err(pw_err)) => Err(pw_err),
@@ -86,14 +87,18 @@ pub async fn create_user(
         (status = 201, description = "The new account", body = User),
         (status = 409, description = "`email_taken`: an account with this email exists", body = Problem),
         (status = 422, description = "`validation_failed` (`invalid_email`, `invalid_display_name`, …); a lone password problem has its own code: `password_too_short`, `password_too_long`, `password_too_common`", body = Problem),
+        (status = 429, description = "`too_many_requests`: too many sign-ups and sign-ins from this address (`ANON_RATE_PER_MINUTE`); wait `Retry-After` seconds", body = Problem),
+        (status = 503, description = "`overloaded`: too many passwords are being checked at once; retry after `Retry-After`", body = Problem),
     )
 )]
 #[post("/auth/register")]
 pub async fn register(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: ApiJson<RegisterBody>,
     tx: Tx,
 ) -> Result<HttpResponse> {
+    state.limits.anonymous.check(&limits::client(&req))?;
     let b = body.0;
     let (email, password, name) = parse_account(&b.email, &b.password, &b.display_name)?;
     let user = create_user(
@@ -129,6 +134,27 @@ pub struct LoginAnswer {
     pub user: User,
 }
 
+/// A login attempt counted against an account before its password is checked; given
+/// back when dropped before `keep` (the check failed, or the request was cancelled).
+struct Attempt(Option<(sqlx::PgPool, i64)>);
+
+impl Attempt {
+    fn keep(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        if let Some((pool, attempt)) = self.0.take() {
+            // Best effort, off the request: the caller is gone or has its own error.
+            tokio::spawn(async move {
+                let _ = users::give_back_attempt(&pool, attempt).await;
+            });
+        }
+    }
+}
+
 fn invalid_credentials() -> ApiError {
     ApiError::new(
         actix_web::http::StatusCode::UNAUTHORIZED,
@@ -144,19 +170,25 @@ fn invalid_credentials() -> ApiError {
     responses(
         (status = 200, description = "Signed in", body = LoginAnswer),
         (status = 401, description = "`invalid_credentials`: the email or the password is wrong (the same answer for both)", body = Problem),
-        (status = 429, description = "`too_many_attempts`: 10 failed sign-ins of this account within 15 minutes; wait `Retry-After` seconds (counted per account, even against the right password)", body = Problem),
+        (status = 429, description = "`too_many_attempts`: 10 failed sign-ins of this account within 15 minutes; `too_many_requests`: too many sign-ups and sign-ins from this address; wait `Retry-After` seconds (counted per account, even against the right password)", body = Problem),
+        (status = 503, description = "`overloaded`: too many passwords are being checked at once; retry after `Retry-After`", body = Problem),
     )
 )]
 #[post("/auth/login")]
-pub async fn login(state: web::Data<AppState>, body: ApiJson<LoginBody>) -> Result<HttpResponse> {
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ApiJson<LoginBody>,
+) -> Result<HttpResponse> {
+    state.limits.anonymous.check(&limits::client(&req))?;
     let b = body.0;
     if b.password.chars().count() > crate::auth::password::MAX_CHARS * 4 {
         return Err(invalid_credentials());
     }
     let found = users::by_email(&state.pool, &b.email).await?;
-    let attempt = match &found {
+    let mut attempt = match &found {
         Some((user, _)) => match users::take_attempt(&state.pool, user.id).await? {
-            Ok(attempt) => Some(attempt),
+            Ok(attempt) => Some(Attempt(Some((state.pool.clone(), attempt)))),
             Err(wait) => return Err(ApiError::too_many_attempts(wait)),
         },
         None => None,
@@ -165,16 +197,12 @@ pub async fn login(state: web::Data<AppState>, body: ApiJson<LoginBody>) -> Resu
         Some((u, h)) => (Some(u), Some(h)),
         None => (None, None),
     };
-    let ok = match state.hasher.verify(&b.password, hash).await {
-        Ok(ok) => ok,
-        Err(e) => {
-            if let Some(attempt) = attempt {
-                // Best effort: the error below is what the caller needs to see.
-                let _ = users::give_back_attempt(&state.pool, attempt).await;
-            }
-            return Err(e);
-        }
-    };
+    // If the check fails, or the client goes away while it waits for its turn, the
+    // attempt is given back (by `Attempt`'s drop): it was never a guess.
+    let ok = state.hasher.verify(&b.password, hash).await?;
+    if let Some(a) = attempt.as_mut() {
+        a.keep();
+    }
     let user = match user {
         Some(u) if ok && !u.disabled => u,
         // The attempt taken above stays recorded as a failure.
@@ -269,6 +297,7 @@ pub struct PasswordBody {
         (status = 204, description = "Changed; the user's other sessions have ended"),
         (status = 403, description = "`forbidden`: a service key has no password", body = Problem),
         (status = 422, description = "`wrong_password`: the current password is wrong; `password_too_short`, `password_too_long`, `password_too_common`: the new one is refused", body = Problem),
+        (status = 429, description = "`too_many_requests`: too many password changes for this account (`PASSWORD_CHANGES_PER_HOUR`, right or wrong); wait `Retry-After` seconds", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -280,7 +309,16 @@ pub async fn change_password(
     mut tx: Tx,
 ) -> Result<HttpResponse> {
     let caller = session.0;
-    let new = NewPassword::parse("new_password", &body.0.new_password)?;
+    // Counted whatever the outcome: a wrong current password is a guess.
+    state.limits.password_change.check(&caller.id)?;
+    let user = users::by_id(&mut tx, caller.id)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    let new = NewPassword::parse_for(
+        "new_password",
+        &body.0.new_password,
+        &[&user.email, &user.display_name],
+    )?;
     let hash = users::password_hash(&state.pool, caller.id).await?;
     if !state
         .hasher

@@ -153,7 +153,7 @@ pub struct AddMemberBody {
         (status = 403, description = "`forbidden`: only the brand's owners and admins manage members", body = Problem),
         (status = 404, description = "`not_found`: no such brand, or not one of yours", body = Problem),
         (status = 409, description = "`already_member`: the user is a member already", body = Problem),
-        (status = 422, description = "`user_not_found`: no account has this email; `not_a_marketer`: only marketers can be members", body = Problem),
+        (status = 422, description = "`user_not_found`: no marketer account has this email (an unknown email and a staff account answer alike)", body = Problem),
     ),
     security(("bearer" = []))
 )]

@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod gate;
 pub mod health;
 pub mod json;
+pub mod limits;
 pub mod page;
 pub mod precondition;
 pub mod review;

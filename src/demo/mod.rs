@@ -195,8 +195,7 @@ async fn ensure_users(
                 let hash = match &hash {
                     Some(h) => h.clone(),
                     None => {
-                        let pw =
-                            NewPassword::parse("password", PASSWORD).map_err(|e| anyhow!("{e}"))?;
+                        let pw = NewPassword::published_demo(PASSWORD);
                         let h = hasher.hash(&pw).await.map_err(|e| anyhow!("{e}"))?;
                         hash.insert(h).clone()
                     }

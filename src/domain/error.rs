@@ -53,6 +53,8 @@ codes! {
     InvalidIdempotencyKey = "invalid_idempotency_key",
     TooManyAttempts = "too_many_attempts",
     Unavailable = "unavailable",
+    Overloaded = "overloaded",
+    TooManyRequests = "too_many_requests",
     Internal = "internal",
     // Accounts
     InvalidEmail = "invalid_email",
@@ -69,7 +71,6 @@ codes! {
     InvalidStoreUrl = "invalid_store_url",
     TooLong = "too_long",
     UserNotFound = "user_not_found",
-    NotAMarketer = "not_a_marketer",
     AlreadyMember = "already_member",
     LastOwner = "last_owner",
     // Seasons

@@ -77,16 +77,20 @@ pub async fn add_member(
     role: MemberRole,
 ) -> Result<Member> {
     authorize_members(&mut *conn, actor, brand_id, true).await?;
-    let (user, _) = users::by_email(&mut *conn, email).await?.ok_or_else(|| {
-        Rejection::invalid_field("email", Code::UserNotFound, "No account has this email.")
-    })?;
-    if user.role != Role::Marketer {
-        return Err(Rejection::invalid_field(
+    // One answer for "no such account" and "a staff account": a brand owner learns
+    // nothing about who else has an account.
+    let no_marketer = || {
+        Rejection::invalid_field(
             "email",
-            Code::NotAMarketer,
-            "Only marketer accounts can be members of a brand.",
+            Code::UserNotFound,
+            "No marketer account has this email.",
         )
-        .into());
+    };
+    let (user, _) = users::by_email(&mut *conn, email)
+        .await?
+        .ok_or_else(no_marketer)?;
+    if user.role != Role::Marketer {
+        return Err(no_marketer().into());
     }
     let member = brands::add_member(&mut *conn, brand_id, user.id, role, actor.id)
         .await?

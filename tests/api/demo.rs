@@ -452,7 +452,7 @@ async fn a_demo_email_taken_by_another_role_stops_the_run_with_nothing_written()
         .post(
             "/v1/auth/register",
             None,
-            json!({"email": "Reviewer1@demo.example", "password": PASSWORD, "display_name": "Not staff"}),
+            json!({"email": "Reviewer1@demo.example", "password": crate::helpers::PASSWORD, "display_name": "Not staff"}),
         )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);

@@ -283,3 +283,85 @@ async fn times_out_of_range_are_refused() {
     assert_eq!(app.count("SELECT count(*) FROM applications").await, 0);
     still_up(app).await;
 }
+
+#[tokio::test]
+async fn sign_ins_and_sign_ups_are_limited_per_client_address() {
+    let app = crate::helpers::spawn_with(|s| s.anon_per_minute = 3).await;
+    let sessions = app.count("SELECT count(*) FROM sessions").await;
+    for _ in 0..3 {
+        let res = app.login("nobody@x.example", "wrong wrong wrong").await;
+        assert_problem(res, 401, "invalid_credentials").await;
+    }
+    for res in [
+        app.login("nobody@x.example", "wrong wrong wrong").await,
+        app.post(
+            "/v1/auth/register",
+            None,
+            json!({"email": "n@x.example", "password": crate::helpers::PASSWORD, "display_name": "N"}),
+        )
+        .await,
+    ] {
+        let retry: u64 = res.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&retry));
+        assert!(res.headers().contains_key("ratelimit-policy"));
+        assert_problem(res, 429, "too_many_requests").await;
+    }
+    assert_eq!(app.count("SELECT count(*) FROM sessions").await, sessions);
+    assert_eq!(
+        app.count("SELECT count(*) FROM users WHERE email = 'n@x.example'")
+            .await,
+        0
+    );
+    still_up(&app).await;
+}
+
+#[tokio::test]
+async fn password_changes_are_limited_per_account() {
+    let app = crate::helpers::spawn_with(|s| s.password_changes_per_hour = 2).await;
+    let m = app.marketer().await;
+    let change = |current: &'static str| {
+        app.post(
+            "/v1/me/password",
+            Some(&m.token),
+            json!({"current_password": current, "new_password": "autumn moon over the calm lake"}),
+        )
+    };
+    for _ in 0..2 {
+        assert_problem(change("not my password").await, 422, "wrong_password").await;
+    }
+    // Even the right password is refused once the account's budget is spent.
+    let res = change(crate::helpers::PASSWORD).await;
+    assert!(res.headers().contains_key("retry-after"));
+    assert_problem(res, 429, "too_many_requests").await;
+    assert_eq!(
+        app.login(&m.email, crate::helpers::PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn guessable_passwords_are_refused_at_sign_up() {
+    let app = spawn().await;
+    for pw in [
+        "123456789012",
+        "abcdefghijkl",
+        "password1234",
+        "qwertyuiopasdf",
+        "momentsgate2027",
+        "li.na@brand.example",
+    ] {
+        let res = app
+            .post(
+                "/v1/auth/register",
+                None,
+                json!({"email": "li.na@brand.example", "password": pw, "display_name": "Li Na"}),
+            )
+            .await;
+        assert_problem(res, 422, "password_too_common").await;
+    }
+    assert_eq!(app.count("SELECT count(*) FROM users").await, 0);
+}
