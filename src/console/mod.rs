@@ -93,14 +93,20 @@ mod tests {
         let html = std::str::from_utf8(&index.data).expect("utf-8");
         assert!(html.contains("/console/assets/"), "{html}");
         for tag in html.split("<script").skip(1) {
-            assert!(tag.contains("src=\"/console/assets/"), "inline script: {tag}");
+            assert!(
+                tag.contains("src=\"/console/assets/"),
+                "inline script: {tag}"
+            );
         }
         assert!(!html.contains("<style"), "inline style");
     }
 
     #[test]
     fn content_types_by_extension() {
-        assert_eq!(content_type("index-abc.js"), "text/javascript; charset=utf-8");
+        assert_eq!(
+            content_type("index-abc.js"),
+            "text/javascript; charset=utf-8"
+        );
         assert_eq!(content_type("index-abc.css"), "text/css; charset=utf-8");
         assert_eq!(content_type("x"), "application/octet-stream");
     }

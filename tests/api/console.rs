@@ -21,7 +21,10 @@ fn assert_secure(res: &reqwest::Response) {
     ] {
         assert!(csp.contains(directive), "{directive} in {csp}");
     }
-    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+        "{csp}"
+    );
     assert_eq!(header(res, "x-content-type-options"), "nosniff");
     assert_eq!(header(res, "referrer-policy"), "no-referrer");
 }
@@ -29,7 +32,11 @@ fn assert_secure(res: &reqwest::Response) {
 #[tokio::test]
 async fn the_page_and_every_client_route_get_the_same_uncached_page() {
     let app = spawn().await;
-    let root = app.req(Method::GET, "/console/", None).send().await.unwrap();
+    let root = app
+        .req(Method::GET, "/console/", None)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(root.status(), 200);
     assert_secure(&root);
     assert_eq!(header(&root, "cache-control"), "no-cache");

@@ -80,7 +80,6 @@ test('a reviewer claims from the queue and approves; the gate then says ok', asy
   await page.getByText('Tmall flagship store').first().waitFor();
   await page.getByLabel('Reason').selectOption({ index: 1 });
   await page.locator('.remediation').waitFor();
-  await page.getByLabel('Reason').selectOption('');
   await shot(page, 'application');
   await page.getByRole('button', { name: 'Approve' }).click();
   await page.getByText('Application approved.').waitFor();
@@ -115,7 +114,7 @@ test('a reviewer suspends the brand from the season page; the gate says whitelis
   await row.getByLabel(/Reason/).fill('Counterfeit complaints under investigation');
   await row.getByRole('button', { name: 'Suspend' }).click();
   await row.getByRole('button', { name: 'Reinstate' }).waitFor();
-  await row.getByText('suspended', { exact: true }).waitFor();
+  await row.getByText('Suspended', { exact: true }).waitFor();
   const c = approved.campaign;
   const during = new Date(new Date(c.starts_at).getTime() + 3600_000).toISOString();
   await gateSays(c.id, during, 'whitelist_suspended');
@@ -139,6 +138,33 @@ test('the reviewer who rejected an appeal is refused it, with the API’s messag
   const alert = page.getByRole('alert');
   await alert.waitFor();
   assert.equal((await alert.textContent()).trim(), refusal.body.detail);
+  await page.close();
+});
+
+test('approving a brand whose entry is suspended is refused with the detail; changes can be requested', async () => {
+  const page = await openAs(world, 'reviewer2@demo.example', '/console/queue');
+  const row = page.getByRole('table', { name: 'Review queue' }).locator('tbody tr', { hasText: 'porcelain tea sets' });
+  await row.getByRole('button', { name: 'Claim' }).click();
+  await page.waitForURL(/\/console\/applications\//);
+  const id = page.url().split('/').pop();
+  const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('moments-gate.session')).token);
+  await page.getByRole('button', { name: 'Approve' }).click();
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  // The same refusal through REST (an idempotent check: nothing changes on a 409).
+  const refusal = await api(world, 'POST', `/applications/${id}/decision`, { token, body: { decision: 'approve' } });
+  assert.equal(refusal.status, 409);
+  assert.equal(refusal.body.code, 'whitelist_suspended');
+  assert.equal((await alert.textContent()).trim(), refusal.body.detail);
+
+  await page.getByLabel('Reason').selectOption('creative_policy');
+  await page.locator('.remediation').waitFor();
+  await page.getByLabel('Note').fill('The second image shows a competitor’s logo.');
+  await page.getByRole('button', { name: 'Request changes' }).click();
+  await page.getByText('Decision recorded.').waitFor();
+  const after = await api(world, 'GET', `/applications/${id}`, { token: admin });
+  assert.equal(after.body.status, 'changes_requested');
+  assert.equal(after.body.decision.reason_code, 'creative_policy');
   await page.close();
 });
 
@@ -188,7 +214,7 @@ test('an admin works the admin pages, in both languages', async () => {
   await shot(page, 'brands');
   await orbit.getByLabel(/Note/).fill('Trademark certificate checked');
   await orbit.getByRole('button', { name: 'Verify' }).click();
-  await page.getByText('Orbit Audio: verified').waitFor();
+  await page.getByText('Orbit Audio: Verified').waitFor();
 
   // Users: create a reviewer, then disable it.
   await page.getByRole('link', { name: 'Users' }).click();
@@ -216,13 +242,53 @@ test('an admin works the admin pages, in both languages', async () => {
   await page.getByText('ad server (staging): Revoked').waitFor();
   if (c) assert.equal((await api(world, 'GET', `/gate/campaigns/${c.id}`, { token: secret })).status, 401);
 
-  // Seasons: edit the 618 season's name (PATCH with If-Match), phases kept.
+  // Seasons: create one with a phase, typed in its own time zone.
+  await page.getByRole('link', { name: 'Seasons' }).click();
+  await page.getByRole('button', { name: 'New season' }).click();
+  await page.getByLabel('Code').fill('e2e-2031');
+  await page.getByLabel('Name').fill('E2E Spring Sale 2031');
+  await page.getByLabel('Applications open').fill('2031-01-01T00:00');
+  await page.getByLabel('Applications close').fill('2031-02-20T00:00');
+  await page.getByLabel('Starts').fill('2031-03-01T00:00');
+  await page.getByLabel('Ends').fill('2031-03-31T00:00');
+  await page.getByRole('button', { name: 'Add phase' }).click();
+  const phase = page.getByRole('group', { name: 'Phases' });
+  await phase.getByLabel('Name').fill('Warm-up');
+  await phase.getByLabel('Starts').fill('2031-03-01T00:00');
+  await phase.getByLabel('Ends').fill('2031-03-08T00:00');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByRole('heading', { name: /E2E Spring Sale 2031/ }).waitFor();
+  const created = (await api(world, 'GET', '/seasons/e2e-2031', { token: admin })).body;
+  assert.equal(created.timezone, 'Asia/Shanghai');
+  assert.equal(created.starts_at.slice(0, 19), '2031-02-28T16:00:00', 'midnight in Shanghai');
+  assert.equal(created.phases[0].name, 'Warm-up');
+
+  // Edit the 618 season's name (PATCH with If-Match), phases kept; a stale form is refused.
   await page.getByRole('link', { name: 'Seasons' }).click();
   await page.getByRole('button', { name: `Edit ${season618.code}` }).click();
   await page.getByRole('group', { name: 'Phases' }).waitFor();
   const phases = await page.getByRole('group', { name: 'Phases' }).getByLabel('Name').count();
   assert.ok(phases >= 3, 'the 618 phases are in the form');
   await shot(page, 'season-edit');
+  const current = await api(world, 'GET', `/seasons/${season618.id}`, { token: admin });
+  const bump = await fetch(`${world.base}/v1/seasons/${season618.id}`, {
+    method: 'PATCH',
+    headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json', 'If-Match': current.headers.get('etag') },
+    body: JSON.stringify({ name: season618.name }),
+  });
+  assert.equal(bump.status, 200);
+  await page.getByLabel('Name').first().fill(`${season618.name} (edited)`);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('alert').waitFor();
+  const stale = await fetch(`${world.base}/v1/seasons/${season618.id}`, {
+    method: 'PATCH',
+    headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json', 'If-Match': current.headers.get('etag') },
+    body: JSON.stringify({ name: season618.name }),
+  });
+  assert.equal(stale.status, 412);
+  assert.equal((await page.getByRole('alert').textContent()).trim(), (await stale.json()).detail);
+  await page.reload();
+  await page.getByRole('group', { name: 'Phases' }).waitFor();
   await page.getByLabel('Name').first().fill(`${season618.name} (edited)`);
   await page.getByRole('button', { name: 'Save' }).click();
   await page.waitForURL(`**/console/seasons/${season618.id}`);

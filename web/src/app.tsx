@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { currentSession, onSessionChange, post, setSession } from './api';
-import { lang, onLangChange, setLang, t } from './i18n';
+import { label, lang, onLangChange, setLang, t } from './i18n';
 import { forget } from './lookups';
 import { Link, match, navigate, usePath } from './router';
 import { SignIn } from './pages/signin';
@@ -96,7 +96,7 @@ export function App() {
             {lang() === 'zh' ? 'English' : '中文'}
           </button>
           <span class="user" title={session.user.email}>
-            {session.user.display_name} <span class="muted">· {t(session.user.role)}</span>
+            {session.user.display_name} <span class="muted">· {label(session.user.role)}</span>
           </span>
           <button type="button" class="ghost" onClick={signOut}>
             {t('Sign out')}

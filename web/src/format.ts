@@ -5,9 +5,10 @@ export const DEFAULT_ZONE = 'Asia/Shanghai';
 
 const locale = () => (lang() === 'zh' ? 'zh-CN' : 'en-GB');
 
+/** `2027-06-01 00:00` in `zone`: one unambiguous form in both languages. */
 export function dateTime(iso: string | null | undefined, zone = DEFAULT_ZONE): string {
   if (!iso) return '—';
-  return new Intl.DateTimeFormat(locale(), {
+  const parts = new Intl.DateTimeFormat('en-US', {
     timeZone: zone,
     year: 'numeric',
     month: '2-digit',
@@ -15,7 +16,9 @@ export function dateTime(iso: string | null | undefined, zone = DEFAULT_ZONE): s
     hour: '2-digit',
     minute: '2-digit',
     hourCycle: 'h23',
-  }).format(new Date(iso));
+  }).formatToParts(new Date(iso));
+  const p = (t: string) => parts.find((x) => x.type === t)?.value ?? '';
+  return `${p('year')}-${p('month')}-${p('day')} ${p('hour')}:${p('minute')}`;
 }
 
 export function date(iso: string | null | undefined, zone = DEFAULT_ZONE): string {

@@ -207,6 +207,13 @@ const zh: Record<string, string> = {
   male: '男',
 };
 
+/** Statuses and other API values (`in_review`) as words: "In review" / "审核中". */
+export function label(value: string): string {
+  if (current === 'zh') return zh[value] ?? value;
+  const s = value.replace(/_/g, ' ');
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
 export function t(key: string): string {
   return current === 'zh' ? (zh[key] ?? key) : key;
 }

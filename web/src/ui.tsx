@@ -2,7 +2,7 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { Problem } from './api';
-import { t } from './i18n';
+import { label, t } from './i18n';
 
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
   const [data, setData] = useState<T | null>(null);
@@ -69,7 +69,7 @@ export function Alert(props: { error?: string | null; done?: string | null }) {
 }
 
 export function Badge(props: { value: string; extra?: string }) {
-  return <span class={`badge s-${props.value} ${props.extra ?? ''}`}>{t(props.value)}</span>;
+  return <span class={`badge s-${props.value} ${props.extra ?? ''}`}>{label(props.value)}</span>;
 }
 
 export function Loading(props: { error?: string | null }) {

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { all, call, currentSession, get, post } from '../api';
 import { date, dateTime, yuan } from '../format';
-import { t } from '../i18n';
+import { label, t } from '../i18n';
 import { forget, season as loadSeason } from '../lookups';
 import { Link } from '../router';
 import { Alert, Badge, Card, Loading, Zone, useAction, useLoad } from '../ui';
@@ -70,7 +70,7 @@ export function ApplicationPage(props: { id: string }) {
                   {app.targeting?.age_min ?? 18}–{app.targeting?.age_max ?? 65}
                 </dd>
                 <dt>{t('Genders')}</dt>
-                <dd>{app.targeting?.genders?.length ? app.targeting.genders.map(t).join(', ') : t('All')}</dd>
+                <dd>{app.targeting?.genders?.length ? app.targeting.genders.map(label).join(', ') : t('All')}</dd>
                 <dt>{t('Interests')}</dt>
                 <dd>{app.targeting?.interests?.length ? app.targeting.interests.join(', ') : t('All')}</dd>
               </dl>
@@ -100,7 +100,7 @@ export function ApplicationPage(props: { id: string }) {
                 <dt>{t('Brand')}</dt>
                 <dd>{brand.name}</dd>
                 <dt>{t('Kind')}</dt>
-                <dd>{t(brand.kind)}</dd>
+                <dd>{label(brand.kind)}</dd>
                 <dt>{t('Status')}</dt>
                 <dd>
                   <Badge value={brand.verification} />
@@ -359,10 +359,10 @@ export function Trail(props: { events: AuditEvent[]; zone: string }) {
           <tr>
             <td class="nowrap">{dateTime(e.at, props.zone)}</td>
             <td>
-              {e.actor_role ? t(e.actor_role) : 'system'} <span class="id">{e.actor_id?.slice(0, 8) ?? ''}</span>
+              {e.actor_role ? label(e.actor_role) : 'system'} <span class="id">{e.actor_id?.slice(0, 8) ?? ''}</span>
             </td>
             <td>{e.action}</td>
-            <td class="nowrap">{e.from_status || e.to_status ? `${e.from_status ? t(e.from_status) : '∅'} → ${e.to_status ? t(e.to_status) : '∅'}` : ''}</td>
+            <td class="nowrap">{e.from_status || e.to_status ? `${e.from_status ? label(e.from_status) : '∅'} → ${e.to_status ? label(e.to_status) : '∅'}` : ''}</td>
             <td>{e.note ?? ''}</td>
           </tr>
         ))}

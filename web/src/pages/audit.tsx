@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { type Page, get, query } from '../api';
 import { DEFAULT_ZONE, dateTime, zonedToIso } from '../format';
 import { t } from '../i18n';
@@ -26,7 +26,7 @@ export function AuditPage() {
       setItems(more && items ? [...items, ...page.items] : page.items);
       setCursor(page.next_cursor);
     });
-  if (items === null && !action.busy && !action.error) void load(false);
+  useEffect(() => void load(false), []);
 
   const input = (k: keyof typeof f, label: string, type = 'text') => (
     <label>

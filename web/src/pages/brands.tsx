@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { all, post } from '../api';
 import { dateTime } from '../format';
-import { t } from '../i18n';
+import { label, t } from '../i18n';
 import { forget } from '../lookups';
 import { Alert, Badge, Card, Loading, Zone, useAction, useLoad } from '../ui';
 import type { Brand } from '../types';
@@ -14,7 +14,7 @@ export function BrandsPage() {
   const decide = async (b: Brand, decision: 'verified' | 'rejected') => {
     const ok = await action.run(
       () => post(`/brands/${b.id}/verification`, { decision, note: notes[b.id]?.trim() || undefined }),
-      `${b.name}: ${t(decision)}`,
+      `${b.name}: ${label(decision)}`,
     );
     if (ok) {
       forget();

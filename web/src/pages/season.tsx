@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { all, download, get, post } from '../api';
 import { dateTime, duration } from '../format';
-import { t } from '../i18n';
+import { label, t } from '../i18n';
 import { brandMap, season as loadSeason } from '../lookups';
 import { Link } from '../router';
 import { Alert, Badge, Card, Loading, Zone, useAction, useLoad } from '../ui';
@@ -36,11 +36,11 @@ function Bars(props: { title: string; counts: Record<string, number> }) {
       <figcaption>
         {props.title} <span class="muted">· {total}</span>
       </figcaption>
-      <svg viewBox={`0 0 400 ${rows.length * h}`} role="img" aria-label={`${props.title}: ${rows.map(([k, n]) => `${t(k)} ${n}`).join(', ')}`}>
+      <svg viewBox={`0 0 400 ${rows.length * h}`} role="img" aria-label={`${props.title}: ${rows.map(([k, n]) => `${label(k)} ${n}`).join(', ')}`}>
         {rows.map(([k, n], i) => (
           <g>
             <text x="0" y={i * h + 17} class="bar-label">
-              {t(k)}
+              {label(k)}
             </text>
             <rect x="130" y={i * h + 5} width={240} height="16" rx="3" class="bar-track" />
             <rect x="130" y={i * h + 5} width={Math.max(n ? 3 : 0, (n / max) * 240)} height="16" rx="3" fill={COLORS[k] ?? '#3b82f6'} />
@@ -186,17 +186,17 @@ export function SeasonPage(props: { id: string }) {
                     </td>
                     <td class="actions">
                       {e.status === 'active' && (
-                        <button type="button" class="warn small" disabled={action.busy} onClick={() => act(e, 'suspend', t('suspended'))}>
+                        <button type="button" class="warn small" disabled={action.busy} onClick={() => act(e, 'suspend', label('suspended'))}>
                           {t('Suspend')}
                         </button>
                       )}
                       {e.status === 'suspended' && (
-                        <button type="button" class="approve small" disabled={action.busy} onClick={() => act(e, 'reinstate', t('active'))}>
+                        <button type="button" class="approve small" disabled={action.busy} onClick={() => act(e, 'reinstate', label('active'))}>
                           {t('Reinstate')}
                         </button>
                       )}
                       {e.status !== 'revoked' && (
-                        <button type="button" class="danger small" disabled={action.busy} onClick={() => act(e, 'revoke', t('revoked'))}>
+                        <button type="button" class="danger small" disabled={action.busy} onClick={() => act(e, 'revoke', label('revoked'))}>
                           {t('Revoke')}
                         </button>
                       )}

@@ -204,7 +204,7 @@ export function SeasonEditPage(props: { id?: string }) {
         <p class="muted">
           {t('Times in')} {form.timezone}
         </p>
-        <div class="formgrid">
+        <div class="formgrid four">
           {dt('Applications open', 'applications_open_at')}
           {dt('Applications close', 'applications_close_at')}
           {dt('Starts', 'starts_at')}

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
-import { all, post } from '../api';
+import { all, currentSession, post } from '../api';
 import { dateTime } from '../format';
-import { t } from '../i18n';
+import { label, t } from '../i18n';
 import { Alert, Badge, Card, Loading, Zone, useAction, useLoad } from '../ui';
 import type { User } from '../api';
 
@@ -47,8 +47,8 @@ export function UsersPage() {
           <label>
             {t('Role')}
             <select value={form.role} onChange={(e) => setForm({ ...form, role: e.currentTarget.value })}>
-              <option value="reviewer">{t('reviewer')}</option>
-              <option value="admin">{t('admin')}</option>
+              <option value="reviewer">{label('reviewer')}</option>
+              <option value="admin">{label('admin')}</option>
             </select>
           </label>
         </div>
@@ -86,7 +86,7 @@ export function UsersPage() {
                   <td>{u.disabled ? <Badge value="revoked" extra="plain" /> : t('Active')}</td>
                   <td class="nowrap muted">{dateTime(u.created_at)}</td>
                   <td class="actions">
-                    {!u.disabled && (
+                    {!u.disabled && u.id !== currentSession()?.user.id && (
                       <button type="button" class="danger small" aria-label={`${t('Disable')} ${u.email}`} disabled={action.busy} onClick={() => disable(u)}>
                         {t('Disable')}
                       </button>
