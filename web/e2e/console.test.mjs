@@ -11,6 +11,9 @@ let serviceKey; // an API key, as the ad-serving side would ask the gate
 let season618;
 let approved; // { applicationId, campaign } from the approval test
 
+/** A link of the main navigation. */
+const nav = (page, name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+
 /** Polls the gate (it sees a change within a second) until it gives `want`. */
 async function gateSays(campaign, at, want) {
   let last;
@@ -217,7 +220,7 @@ test('an admin works the admin pages, in both languages', async () => {
   await page.getByText('Orbit Audio: Verified').waitFor();
 
   // Users: create a reviewer, then disable it.
-  await page.getByRole('link', { name: 'Users' }).click();
+  await nav(page, 'Users').click();
   const form = page.getByRole('form', { name: 'New user' });
   await form.getByLabel('Email').fill('wang.fang@platform.example');
   await form.getByLabel('Display name').fill('Wang Fang');
@@ -230,7 +233,7 @@ test('an admin works the admin pages, in both languages', async () => {
   await page.getByText('wang.fang@platform.example: Disabled').waitFor();
 
   // API keys: the secret is shown once; the key works at the gate until revoked.
-  await page.getByRole('link', { name: 'API keys' }).click();
+  await nav(page, 'API keys').click();
   await page.getByLabel('Name').fill('ad server (staging)');
   await page.getByRole('button', { name: 'Create' }).click();
   const secret = (await page.locator('#secret').textContent()).trim();
@@ -243,7 +246,7 @@ test('an admin works the admin pages, in both languages', async () => {
   if (c) assert.equal((await api(world, 'GET', `/gate/campaigns/${c.id}`, { token: secret })).status, 401);
 
   // Seasons: create one with a phase, typed in its own time zone.
-  await page.getByRole('link', { name: 'Seasons' }).click();
+  await nav(page, 'Seasons').click();
   await page.getByRole('button', { name: 'New season' }).click();
   await page.getByLabel('Code').fill('e2e-2031');
   await page.getByLabel('Name').fill('E2E Spring Sale 2031');
@@ -264,7 +267,7 @@ test('an admin works the admin pages, in both languages', async () => {
   assert.equal(created.phases[0].name, 'Warm-up');
 
   // Edit the 618 season's name (PATCH with If-Match), phases kept; a stale form is refused.
-  await page.getByRole('link', { name: 'Seasons' }).click();
+  await nav(page, 'Seasons').click();
   await page.getByRole('button', { name: `Edit ${season618.code}` }).click();
   await page.getByRole('group', { name: 'Phases' }).waitFor();
   const phases = await page.getByRole('group', { name: 'Phases' }).getByLabel('Name').count();
@@ -298,7 +301,7 @@ test('an admin works the admin pages, in both languages', async () => {
   assert.equal(after.starts_at, season618.starts_at);
 
   // Audit log with a filter.
-  await page.getByRole('link', { name: 'Audit log' }).click();
+  await nav(page, 'Audit log').click();
   await page.getByLabel('Entity type').selectOption('season');
   await page.getByRole('button', { name: 'Filter' }).click();
   await page.getByRole('table', { name: 'Audit log' }).locator('tbody tr').first().waitFor();
@@ -308,7 +311,7 @@ test('an admin works the admin pages, in both languages', async () => {
 
   // Simplified Chinese, and back.
   await page.getByRole('button', { name: /Language/ }).click();
-  await page.getByRole('link', { name: '审核队列' }).click();
+  await nav(page, '审核队列').click();
   await page.getByRole('heading', { name: '审核队列' }).waitFor();
   await page.getByRole('button', { name: /语言/ }).click();
   await page.getByRole('heading', { name: 'Review queue' }).waitFor();
@@ -320,7 +323,7 @@ test('an ended session returns to sign-in with a message; sign out', async () =>
   await page.getByRole('heading', { name: 'Brands to verify' }).waitFor();
   const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('moments-gate.session')).token);
   assert.equal((await api(world, 'POST', '/auth/logout', { token })).status, 204);
-  await page.getByRole('link', { name: 'Queue' }).click();
+  await nav(page, 'Queue').click();
   await page.getByText('Your session has expired').waitFor();
   await signIn(page, 'reviewer2@demo.example');
   await page.getByRole('heading', { name: 'Review queue' }).waitFor();
