@@ -51,32 +51,6 @@ export function ApplicationPage(props: { id: string }) {
             <WindowChart app={app} season={season} />
           </Card>
           <div class="two">
-            <Card title={t('Budget')} id="budget">
-              <dl class="facts">
-                <dt>{t('CPM bid')}</dt>
-                <dd>{yuan(app.budget?.cpm_bid_fen)}</dd>
-                <dt>{t('Daily cap')}</dt>
-                <dd>{app.budget?.daily_cap_fen ? yuan(app.budget.daily_cap_fen) : '—'}</dd>
-                <dt>{t('Total')}</dt>
-                <dd class="strong">{yuan(app.budget?.total_fen)}</dd>
-              </dl>
-            </Card>
-            <Card title={t('Targeting')} id="targeting">
-              <dl class="facts">
-                <dt>{t('Regions')}</dt>
-                <dd>{app.targeting?.regions?.length ? app.targeting.regions.join(', ') : t('All')}</dd>
-                <dt>{t('Ages')}</dt>
-                <dd>
-                  {app.targeting?.age_min ?? 18}–{app.targeting?.age_max ?? 65}
-                </dd>
-                <dt>{t('Genders')}</dt>
-                <dd>{app.targeting?.genders?.length ? app.targeting.genders.map(label).join(', ') : t('All')}</dd>
-                <dt>{t('Interests')}</dt>
-                <dd>{app.targeting?.interests?.length ? app.targeting.interests.join(', ') : t('All')}</dd>
-              </dl>
-            </Card>
-          </div>
-          <div class="two">
             <Card title={t('Landing')} id="landing">
               <dl class="facts wide">
                 <dt>{t('Tmall app deep link')}</dt>
@@ -124,9 +98,33 @@ export function ApplicationPage(props: { id: string }) {
             <Trail events={events} zone={zone} />
           </Card>
         </div>
-        <aside class="col-side" aria-label={t('Ad preview')}>
+        <aside class="col-side">
           <h2 class="sidehead">{t('Ad preview')}</h2>
           <AdCard creative={app.creative ?? {}} brand={brand.name} />
+            <Card title={t('Budget')} id="budget">
+              <dl class="facts">
+                <dt>{t('CPM bid')}</dt>
+                <dd>{yuan(app.budget?.cpm_bid_fen)}</dd>
+                <dt>{t('Daily cap')}</dt>
+                <dd>{app.budget?.daily_cap_fen ? yuan(app.budget.daily_cap_fen) : '—'}</dd>
+                <dt>{t('Total')}</dt>
+                <dd class="strong">{yuan(app.budget?.total_fen)}</dd>
+              </dl>
+            </Card>
+            <Card title={t('Targeting')} id="targeting">
+              <dl class="facts">
+                <dt>{t('Regions')}</dt>
+                <dd>{app.targeting?.regions?.length ? app.targeting.regions.join(', ') : t('All')}</dd>
+                <dt>{t('Ages')}</dt>
+                <dd>
+                  {app.targeting?.age_min ?? 18}–{app.targeting?.age_max ?? 65}
+                </dd>
+                <dt>{t('Genders')}</dt>
+                <dd>{app.targeting?.genders?.length ? app.targeting.genders.map(label).join(', ') : t('All')}</dd>
+                <dt>{t('Interests')}</dt>
+                <dd>{app.targeting?.interests?.length ? app.targeting.interests.join(', ') : t('All')}</dd>
+              </dl>
+            </Card>
         </aside>
       </div>
     </>
