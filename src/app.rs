@@ -89,6 +89,7 @@ impl Application {
                     )
                     .into()
                 }))
+                .configure(crate::console::configure)
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi))
                 .route(
                     "/docs",

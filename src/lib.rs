@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod domain;
 pub mod error;

@@ -5,6 +5,7 @@ mod applications;
 mod audit;
 mod brands;
 mod campaigns;
+mod console;
 mod dashboard;
 mod demo;
 mod fixtures;
