@@ -11,6 +11,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod gate;
+pub mod housekeeping;
 pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
