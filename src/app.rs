@@ -8,15 +8,15 @@ use crate::gate::Gate;
 use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
+use actix_web::ResponseError;
+use actix_web::body::BoxBody;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ResourceDef, Server, ServiceRequest, ServiceResponse};
+use actix_web::http::ConnectionType;
 use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpRequest, HttpServer, web};
-use actix_web::ResponseError;
-use actix_web::body::BoxBody;
-use actix_web::http::ConnectionType;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::net::TcpListener;
@@ -179,16 +179,26 @@ impl Application {
     /// `Connection: close` on every answer, still serving), stops accepting, lets every
     /// request already accepted finish (up to `shutdown_grace`), and only then closes the
     /// database pool.
-    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let handle = self.server.handle();
         let lifecycle = self.lifecycle.clone();
         let drain = self.state.settings.shutdown_drain;
         tokio::spawn(async move {
             stop.await;
             lifecycle.draining.store(true, Ordering::SeqCst);
-            tracing::info!(drain_ms = drain.as_millis() as u64, "shutting down: draining");
+            tracing::info!(
+                drain_ms = drain.as_millis() as u64,
+                "shutting down: draining"
+            );
             tokio::time::sleep(drain).await;
             tracing::info!("shutting down: no longer accepting; finishing requests in flight");
+            // Pause first: actix drops connections still queued for a worker when it stops,
+            // so give the workers a moment to take up every connection already accepted.
+            handle.pause().await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
             handle.stop(true).await;
         });
         let result = self.server.await;

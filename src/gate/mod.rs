@@ -112,7 +112,8 @@ impl Gate {
             max_staleness,
         });
         let options = feed_options(&pool.connect_options());
-        let listener = match tokio::time::timeout(START_WAIT, gate.connect_and_load(&options)).await {
+        let listener = match tokio::time::timeout(START_WAIT, gate.connect_and_load(&options)).await
+        {
             Ok(Ok(l)) => Some(l),
             Ok(Err(e)) => {
                 gate.db_up.store(false, Ordering::SeqCst);
@@ -306,10 +307,8 @@ impl Gate {
         let conn = l.acquire().await?;
         let mut seen = HashSet::new();
         for payload in payloads.iter().filter(|p| seen.insert(p.as_str())) {
-            let change = Change::read(conn, payload, |id| {
-                self.read().entry_keys.get(&id).copied()
-            })
-            .await?;
+            let change =
+                Change::read(conn, payload, |id| self.read().entry_keys.get(&id).copied()).await?;
             let mut s = self.write();
             change.apply(&mut s);
             self.generation.fetch_add(1, Ordering::SeqCst);
@@ -318,7 +317,11 @@ impl Gate {
     }
 
     /// Applies `payloads` (or reloads everything when there are too many).
-    async fn catch_up(&self, l: &mut PgListener, payloads: Option<Vec<String>>) -> sqlx::Result<()> {
+    async fn catch_up(
+        &self,
+        l: &mut PgListener,
+        payloads: Option<Vec<String>>,
+    ) -> sqlx::Result<()> {
         match payloads {
             Some(p) if p.is_empty() => Ok(()),
             Some(p) => self.apply(l, &p).await,
@@ -331,8 +334,7 @@ impl Gate {
     /// as of the moment it was sent.
     async fn heartbeat(&self, l: &mut PgListener) -> sqlx::Result<()> {
         let sent = self.now_mark();
-        match tokio::time::timeout(HEARTBEAT_WAIT, sqlx::query("SELECT 1").execute(&mut *l)).await
-        {
+        match tokio::time::timeout(HEARTBEAT_WAIT, sqlx::query("SELECT 1").execute(&mut *l)).await {
             Ok(r) => r?,
             Err(_) => return Err(timed_out("heartbeat")),
         };
@@ -350,6 +352,37 @@ fn feed_options(request: &PgConnectOptions) -> PgConnectOptions {
         .clone()
         .options([("statement_timeout", "30s")])
         .application_name("moments-gate feed")
+}
+
+/// The feed connection closed under us (a restart, a terminated backend): reconnect at
+/// once; only if that fails is the database taken to be away.
+fn lost() -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::ConnectionAborted,
+        "the feed connection was lost",
+    ))
+}
+
+/// A round trip that did not come back in time: the network or the database is not
+/// answering, so the database is taken to be away until a reconnect succeeds.
+fn is_timeout(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut)
+}
+
+fn is_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(io) => matches!(
+            io.kind(),
+            std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::UnexpectedEof
+                | std::io::ErrorKind::BrokenPipe
+        ),
+        // 57P01 admin_shutdown: a terminated backend, or a server shutting down (then the
+        // reconnect fails and says so).
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| c == "57P01"),
+        _ => false,
+    }
 }
 
 fn timed_out(what: &str) -> sqlx::Error {
@@ -377,13 +410,13 @@ fn drain(l: &mut PgListener, first: String) -> sqlx::Result<Option<Vec<String>>>
         match next? {
             Some(n) => payloads.push(n.payload().to_owned()),
             // Lost and reconnected: what was announced meanwhile is lost.
-            None => return Err(timed_out("the feed connection")),
+            None => return Err(lost()),
         }
         if payloads.len() > MAX_ROW_RELOADS {
             // Received and not yet applied: all committed, so a full reload covers them.
             while let Some(r) = l.try_recv().now_or_never() {
                 if r?.is_none() {
-                    return Err(timed_out("the feed connection"));
+                    return Err(lost());
                 }
             }
             return Ok(None);
@@ -435,7 +468,7 @@ async fn run(gate: Weak<Gate>, options: PgConnectOptions, mut listener: Option<P
                     Err(_) => continue,
                     Ok(Ok(Some(n))) => Step::Notified(n.payload().to_owned()),
                     // The connection was lost (and maybe re-made): start over cleanly.
-                    Ok(Ok(None)) => Step::Failed(timed_out("the feed connection")),
+                    Ok(Ok(None)) => Step::Failed(lost()),
                     Ok(Err(e)) => Step::Failed(e),
                 }
             };
@@ -460,7 +493,9 @@ async fn run(gate: Weak<Gate>, options: PgConnectOptions, mut listener: Option<P
                 .await
                 .unwrap_or_else(|_| Err(timed_out("catching up")));
             if let Err(e) = outcome {
-                g.db_up.store(false, Ordering::SeqCst);
+                if is_timeout(&e) || crate::error::is_unavailable(&e) && !is_lost(&e) {
+                    g.db_up.store(false, Ordering::SeqCst);
+                }
                 tracing::warn!(error = %e, "gate: lost track of changes; reconnecting");
                 break;
             }
