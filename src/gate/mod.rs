@@ -50,8 +50,10 @@ pub const HEARTBEAT_EVERY: Duration = Duration::from_millis(250);
 const HEARTBEAT_WAIT: Duration = Duration::from_secs(1);
 /// Connecting, listening and loading everything.
 const CONNECT_WAIT: Duration = Duration::from_secs(5);
-/// Applying a batch of changes or a full reload on a live connection.
-const STEP_WAIT: Duration = Duration::from_secs(10);
+/// Applying a batch of changes on a live connection; a full reload may take three times
+/// as long as the last one did, plus a second (at least this). Past that the connection is
+/// taken to be silent: the database is marked away and the feed reconnects.
+const STEP_WAIT: Duration = Duration::from_secs(2);
 /// Above this many pending notifications, one full reload replaces row-by-row reloads.
 const MAX_ROW_RELOADS: usize = 200;
 
@@ -455,6 +457,7 @@ async fn run(gate: Weak<Gate>, options: PgConnectOptions, mut listener: Option<P
         };
         let mut next_reload = Instant::now() + FULL_RELOAD_EVERY;
         let mut next_beat = Instant::now() + HEARTBEAT_EVERY;
+        let mut reload_wait = STEP_WAIT;
         loop {
             let now = Instant::now();
             let step = if now >= next_reload {
@@ -473,12 +476,19 @@ async fn run(gate: Weak<Gate>, options: PgConnectOptions, mut listener: Option<P
                 }
             };
             let Some(g) = gate.upgrade() else { return };
+            let wait = match step {
+                Step::Reload => reload_wait,
+                _ => STEP_WAIT,
+            };
             let work = async {
                 match step {
                     Step::Reload => {
                         let sent = g.now_mark();
+                        let started = Instant::now();
                         g.reload(&mut l).await?;
                         g.confirm(sent);
+                        reload_wait =
+                            (started.elapsed() * 3 + Duration::from_secs(1)).max(STEP_WAIT);
                         Ok(())
                     }
                     Step::Beat => g.heartbeat(&mut l).await,
@@ -489,11 +499,11 @@ async fn run(gate: Weak<Gate>, options: PgConnectOptions, mut listener: Option<P
                     Step::Failed(e) => Err(e),
                 }
             };
-            let outcome = tokio::time::timeout(STEP_WAIT, work)
+            let outcome = tokio::time::timeout(wait, work)
                 .await
                 .unwrap_or_else(|_| Err(timed_out("catching up")));
             if let Err(e) = outcome {
-                if is_timeout(&e) || crate::error::is_unavailable(&e) && !is_lost(&e) {
+                if is_timeout(&e) || (crate::error::is_unavailable(&e) && !is_lost(&e)) {
                     g.db_up.store(false, Ordering::SeqCst);
                 }
                 tracing::warn!(error = %e, "gate: lost track of changes; reconnecting");

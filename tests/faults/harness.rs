@@ -10,11 +10,21 @@ use sqlx::PgPool;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 pub const PASSWORD: &str = "a long enough faults passphrase";
 pub const ADMIN: &str = "faults-admin@platform.example";
+
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Scenarios measure time on a 2-core machine: they run one after another even when the
+/// test runner starts them together.
+pub async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().await
+}
 
 /// `FAULTS_SCALE=full` runs the sizes the README quotes; anything else, the short CI runs.
 pub fn full() -> bool {
@@ -541,4 +551,71 @@ impl World {
     pub fn in_window() -> String {
         (Utc::now() + Days::days(5)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     }
+}
+
+/// A TCP proxy on loopback in front of PostgreSQL that can be cut silently: while cut,
+/// bytes stop flowing both ways (and new connections hang), but nothing is closed — the
+/// way a dropped network looks from both ends.
+pub struct Cut {
+    pub port: u16,
+    cut: Arc<AtomicBool>,
+}
+
+impl Cut {
+    pub async fn start(target_port: u16) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(AtomicBool::new(false));
+        let flag = cut.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let flag = flag.clone();
+                tokio::spawn(async move {
+                    while flag.load(Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    let Ok(server) =
+                        tokio::net::TcpStream::connect(("127.0.0.1", target_port)).await
+                    else {
+                        return;
+                    };
+                    let (cr, cw) = client.into_split();
+                    let (sr, sw) = server.into_split();
+                    tokio::spawn(pump(cr, sw, flag.clone()));
+                    tokio::spawn(pump(sr, cw, flag));
+                });
+            }
+        });
+        Self { port, cut }
+    }
+
+    pub fn set(&self, cut: bool) {
+        self.cut.store(cut, Ordering::SeqCst);
+    }
+}
+
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    cut: Arc<AtomicBool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        while cut.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        // Read just before the cut: hold it until the cut is over.
+        while cut.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
 }

@@ -22,6 +22,7 @@ const UNDER: Duration = Duration::from_secs(3);
 /// PostgreSQL stops while clients read, write and ask the gate, then comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn outage() {
+    let _one = exclusive().await;
     let cluster = Cluster::start("outage").await;
     let inst = Instance::start(&cluster.url(), &[]).await;
     let w = World::make(&inst.base).await;
@@ -41,6 +42,13 @@ async fn outage() {
     );
     let kinds: Vec<(&'static str, Method, String, String, Option<Value>)> = vec![
         ("gate", Method::GET, gate_url, w.api_key.clone(), None),
+        (
+            "batch",
+            Method::POST,
+            format!("{}/v1/gate/batch", inst.base),
+            w.api_key.clone(),
+            Some(json!({"checks": [{"campaign_id": campaign, "at": World::in_window()}]})),
+        ),
         (
             "read",
             Method::GET,
@@ -148,6 +156,10 @@ async fn outage() {
         .iter()
         .filter(|(p, k, _, s)| *p == 1 && *k == "gate" && s.code() == "gate_state_stale")
         .count();
+    let batch_stale = seen
+        .iter()
+        .filter(|(p, k, _, s)| *p == 1 && *k == "batch" && s.code() == "gate_state_stale")
+        .count();
     println!(
         "outage: PostgreSQL stopped for {} ms (stop took {} ms)",
         down_for.as_millis(),
@@ -162,7 +174,7 @@ async fn outage() {
         fast_max.as_millis()
     );
     println!(
-        "outage: gate from memory while down: {gate_ok_down} answers 200, then {gate_stale} answers 503 gate_state_stale"
+        "outage: gate from memory while down: {gate_ok_down} answers 200, then {gate_stale} answers 503 gate_state_stale (batch: {batch_stale})"
     );
     println!(
         "outage: recovery after PostgreSQL was back: first read {:?} ms, first write {:?} ms",
@@ -194,7 +206,7 @@ async fn outage() {
                 "{kind}: 503 without Retry-After"
             );
         }
-        if *kind == "gate" && s.ok() {
+        if (*kind == "gate" || *kind == "batch") && s.ok() {
             let age: u64 = s.headers["gate-state-age-ms"]
                 .to_str()
                 .unwrap()
@@ -216,6 +228,7 @@ async fn outage() {
         gate_stale > 0,
         "the gate refused once its state was past the bound"
     );
+    assert!(batch_stale > 0, "the batch gate too");
     assert!(!known_down.is_empty());
     assert!(
         fast_median < Duration::from_millis(500),
@@ -232,6 +245,7 @@ async fn outage() {
 /// with its audit event, and nothing half-done is visible.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn crash() {
+    let _one = exclusive().await;
     let cluster = Cluster::start("crash").await;
     let mut inst = Instance::start(&cluster.url(), &[]).await;
     let w = Arc::new(World::make(&inst.base).await);
@@ -373,6 +387,7 @@ async fn both(
 /// races across them; after each, exactly one winner, and at the end the invariants.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn instances() {
+    let _one = exclusive().await;
     let cluster = Cluster::start("instances").await;
     let launched: Vec<Instance> = (0..3)
         .map(|_| Instance::launch(&cluster.url(), &[]))
@@ -675,6 +690,7 @@ async fn seen_after(
 /// Changes made through one instance, watched through the other's gate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn coherence() {
+    let _one = exclusive().await;
     let cluster = Cluster::start("coherence").await;
     let a = Instance::start(&cluster.url(), &[]).await;
     let b = Instance::start(&cluster.url(), &[]).await;
@@ -847,6 +863,7 @@ async fn coherence() {
 /// reset by the kernel, before the server has seen it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn graceful_shutdown() {
+    let _one = exclusive().await;
     let cluster = Cluster::start("shutdown").await;
     let mut inst = Instance::start(&cluster.url(), &[("SHUTDOWN_GRACE_SECONDS", "10")]).await;
     let w = Arc::new(World::make(&inst.base).await);
@@ -965,6 +982,7 @@ async fn graceful_shutdown() {
 /// The sweep runs on one instance at a time and removes only what is expired.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn housekeeping_sweeps_once_at_a_time() {
+    let _one = exclusive().await;
     let cluster = Cluster::start("sweep").await;
     let inst = Instance::start(&cluster.url(), &[]).await;
     let w = World::make(&inst.base).await;
@@ -1033,4 +1051,133 @@ async fn housekeeping_sweeps_once_at_a_time() {
         moments_gate::housekeeping::sweep(&pool)
     );
     assert!(x.is_ok() && y.is_ok());
+}
+
+/// A silent network cut between one instance and PostgreSQL, while a suspension is made
+/// through another instance: the cut-off gate may go on saying `ok` only while its state is
+/// within the bound, then refuses; its other requests answer 503 in under 3 s; after the
+/// cut it catches up by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn network_cut() {
+    let _one = exclusive().await;
+    let cluster = Cluster::start("cut").await;
+    let proxy = Cut::start(cluster.pg.port).await;
+    let a = Instance::start(&cluster.url(), &[]).await;
+    let via_proxy = cluster.url().replace(
+        &format!(":{}/", cluster.pg.port),
+        &format!(":{}/", proxy.port),
+    );
+    let b = Instance::start(&via_proxy, &[]).await;
+    let w = World::make(&a.base).await;
+    let pool = cluster.pool().await;
+    let campaign = w.campaign(&pool, &w.brand).await;
+    let entry: Uuid =
+        sqlx::query_scalar("SELECT id FROM whitelist_entries WHERE brand_id = $1::uuid")
+            .bind(&w.brand)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let at = World::in_window();
+    let c = client();
+    seen_after(&c, &b.base, &w.api_key, campaign, &at, "ok").await;
+    // B's session works before the cut.
+    let read = format!("{}/v1/applications?limit=1", b.base);
+    assert!(
+        call(&c, Method::GET, &read, Some(&w.marketer), None, None)
+            .await
+            .ok()
+    );
+
+    let cut_for = Duration::from_secs(pick(6, 8));
+    proxy.set(true);
+    let cut_at = Instant::now();
+    let s = call(
+        &c,
+        Method::POST,
+        &format!("{}/v1/whitelist/{entry}/suspend", a.base),
+        Some(&w.admin),
+        Some(&json!({"reason": "cut"})),
+        None,
+    )
+    .await;
+    assert!(s.ok(), "suspend through A: {}", s.what);
+    let suspended_at = Instant::now();
+    let gate = format!("{}/v1/gate/campaigns/{campaign}?at={at}", b.base);
+    let mut gate_tally = Tally::default();
+    let mut read_tally = Tally::default();
+    let mut last_eligible: Option<Duration> = None;
+    let mut eligible_after = 0;
+    while cut_at.elapsed() < cut_for {
+        let s = call(&c, Method::GET, &gate, Some(&w.api_key), None, None).await;
+        if s.body["eligible"] == true {
+            eligible_after += 1;
+            last_eligible = Some(suspended_at.elapsed());
+            let age: u64 = s.headers["gate-state-age-ms"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(age <= 3000, "an answer past the bound: {age} ms");
+        }
+        gate_tally.add(&s);
+        let r = call(&c, Method::GET, &read, Some(&w.marketer), None, None).await;
+        read_tally.add(&r);
+        assert!(
+            r.took < UNDER,
+            "a read on the cut-off instance took {:?}",
+            r.took
+        );
+        assert!(
+            r.ok() || (r.status == Some(503) && r.code() == "unavailable"),
+            "read: {}",
+            r.what
+        );
+        assert!(
+            s.ok() || (s.status == Some(503) && s.code() == "gate_state_stale"),
+            "gate: {}",
+            s.what
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    proxy.set(false);
+    let healed = Instant::now();
+    let caught_up = seen_after(
+        &c,
+        &b.base,
+        &w.api_key,
+        campaign,
+        &at,
+        "whitelist_suspended",
+    )
+    .await;
+    let t = Instant::now();
+    while !call(&c, Method::GET, &read, Some(&w.marketer), None, None)
+        .await
+        .ok()
+    {
+        assert!(t.elapsed() < Duration::from_secs(10), "reads recover");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let reads_back = healed.elapsed();
+    if std::env::var("FAULTS_SHOW_LOG").is_ok() {
+        println!("{}", b.log_text());
+    }
+    println!(
+        "cut: {} ms silent cut between B and PostgreSQL, suspension made through A: B's gate answered eligible {eligible_after} times, the last {} ms after the suspension (bound 3000 ms + up to one heartbeat)",
+        cut_for.as_millis(),
+        last_eligible.map_or(0, |d| d.as_millis())
+    );
+    println!("cut: B's gate during the cut: {}", gate_tally.show());
+    println!("cut: B's reads during the cut: {}", read_tally.show());
+    println!(
+        "cut: after the cut B's gate showed the suspension in {} ms, reads worked again in {} ms",
+        caught_up.as_millis(),
+        reads_back.as_millis()
+    );
+    assert!(
+        last_eligible.is_none_or(|d| d < Duration::from_millis(3600)),
+        "no stale `ok` past the bound"
+    );
+    assert!(gate_tally.count(|k| k == "503 gate_state_stale") > 0);
+    assert!(caught_up < Duration::from_secs(5) && reads_back < Duration::from_secs(5));
 }
