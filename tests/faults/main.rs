@@ -19,6 +19,9 @@ use uuid::Uuid;
 
 const UNDER: Duration = Duration::from_secs(3);
 
+/// (phase, kind of request, when it was answered, the answer)
+type Observed = (u8, &'static str, Instant, Seen);
+
 /// PostgreSQL stops while clients read, write and ask the gate, then comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn outage() {
@@ -34,7 +37,7 @@ async fn outage() {
     // 0 before, 1 PostgreSQL stopped, 2 PostgreSQL back.
     let phase = Arc::new(AtomicU8::new(0));
     let done = Arc::new(AtomicBool::new(false));
-    let seen: Arc<Mutex<Vec<(u8, &'static str, Instant, Seen)>>> = Arc::default();
+    let seen: Arc<Mutex<Vec<Observed>>> = Arc::default();
     let gate_url = format!(
         "{}/v1/gate/campaigns/{campaign}?at={}",
         inst.base,
@@ -460,7 +463,7 @@ async fn instances() {
     .fetch_one(&pool)
     .await
     .unwrap();
-    let log = log.lock().unwrap();
+    let log = std::mem::take(&mut *log.lock().unwrap());
     let mut wrong_audit = 0;
     for (id, want) in &log.expected_events {
         let got: i64 = sqlx::query_scalar(
