@@ -1091,6 +1091,20 @@ async fn network_cut() {
             .ok()
     );
 
+    // A second key, to be revoked through A during the cut.
+    let key2 = w
+        .post_ok(
+            "/v1/api-keys",
+            Some(&w.admin),
+            json!({"name": "revoked in the cut"}),
+        )
+        .await;
+    let (key2_id, key2) = (
+        key2["id"].as_str().unwrap().to_owned(),
+        key2["key"].as_str().unwrap().to_owned(),
+    );
+    seen_after(&c, &b.base, &key2, campaign, &at, "ok").await;
+
     let cut_for = Duration::from_secs(pick(6, 8));
     proxy.set(true);
     let cut_at = Instant::now();
@@ -1105,6 +1119,18 @@ async fn network_cut() {
     .await;
     assert!(s.ok(), "suspend through A: {}", s.what);
     let suspended_at = Instant::now();
+    let r = call(
+        &c,
+        Method::DELETE,
+        &format!("{}/v1/api-keys/{key2_id}", a.base),
+        Some(&w.admin),
+        None,
+        None,
+    )
+    .await;
+    assert!(r.ok(), "revoke the key through A: {}", r.what);
+    let revoked_at = Instant::now();
+    let mut key2_last_ok: Option<Duration> = None;
     let gate = format!("{}/v1/gate/campaigns/{campaign}?at={at}", b.base);
     let mut gate_tally = Tally::default();
     let mut read_tally = Tally::default();
@@ -1123,6 +1149,17 @@ async fn network_cut() {
             assert!(age <= 3000, "an answer past the bound: {age} ms");
         }
         gate_tally.add(&s);
+        let k = call(&c, Method::GET, &gate, Some(&key2), None, None).await;
+        if k.ok() {
+            key2_last_ok = Some(revoked_at.elapsed());
+        } else {
+            assert_eq!(
+                k.code(),
+                "gate_state_stale",
+                "the revoked key on B: {}",
+                k.what
+            );
+        }
         let r = call(&c, Method::GET, &read, Some(&w.marketer), None, None).await;
         read_tally.add(&r);
         assert!(
@@ -1162,6 +1199,19 @@ async fn network_cut() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let reads_back = healed.elapsed();
+    let t = Instant::now();
+    loop {
+        let k = call(&c, Method::GET, &gate, Some(&key2), None, None).await;
+        if k.status == Some(401) {
+            assert_eq!(k.code(), "unauthorized");
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "the revoked key is refused after the cut"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     if std::env::var("FAULTS_SHOW_LOG").is_ok() {
         println!("{}", b.log_text());
     }
@@ -1169,6 +1219,10 @@ async fn network_cut() {
         "cut: {} ms silent cut between B and PostgreSQL, suspension made through A: B's gate answered eligible {eligible_after} times, the last {} ms after the suspension (bound 3000 ms + up to one heartbeat)",
         cut_for.as_millis(),
         last_eligible.map_or(0, |d| d.as_millis())
+    );
+    println!(
+        "cut: a key revoked through A during the cut last worked on B {} ms after the revocation, then 503 gate_state_stale, and 401 after the cut",
+        key2_last_ok.map_or(0, |d| d.as_millis())
     );
     println!("cut: B's gate during the cut: {}", gate_tally.show());
     println!("cut: B's reads during the cut: {}", read_tally.show());
@@ -1182,5 +1236,9 @@ async fn network_cut() {
         "no stale `ok` past the bound"
     );
     assert!(gate_tally.count(|k| k == "503 gate_state_stale") > 0);
+    assert!(
+        key2_last_ok.is_none_or(|d| d < Duration::from_millis(3600)),
+        "no revoked key accepted past the bound"
+    );
     assert!(caught_up < Duration::from_secs(5) && reads_back < Duration::from_secs(5));
 }
