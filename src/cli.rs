@@ -180,7 +180,7 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
             };
             let (url, _pg) = database(&settings).await?;
             let pool = app::pool(&settings, &url)?;
-            migrate(&pool).await?;
+            migrate(&app::migration_pool(&url)?).await?;
             let created = ensure_admin(&pool, &Hasher::new(1), email, &password, name).await?;
             println!(
                 "{}",
@@ -205,7 +205,7 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
             }
             let (url, _pg) = database(&settings).await?;
             let pool = app::pool(&settings, &url)?;
-            migrate(&pool).await?;
+            migrate(&app::migration_pool(&url)?).await?;
             demo::seed(&pool, &Hasher::new(1), chrono::Utc::now())
                 .await
                 .context("loading the demo data failed; nothing was changed")?
