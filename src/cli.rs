@@ -38,6 +38,13 @@ environment:
   SESSION_TTL_SECONDS        session lifetime (default 43200 = 12 hours)
   CORS_ORIGINS               comma-separated origins allowed by CORS (default: none)
   LOG_FORMAT=json            JSON logs (default: readable), RUST_LOG sets the level
+  GATE_MAX_STALENESS_MS      past this age of its state the gate answers 503
+                             gate_state_stale (default 3000)
+  DB_MAX_CONNECTIONS, DB_ACQUIRE_TIMEOUT_SECONDS (default 2),
+  DB_STATEMENT_TIMEOUT_MS (default 2000), DB_LOCK_TIMEOUT_MS (default 1000),
+  REQUEST_TIMEOUT_MS (default 2500), SHUTDOWN_DRAIN_MS (default 1000),
+  SHUTDOWN_GRACE_SECONDS (default 20), HOUSEKEEPING_SECONDS (default 60)
+                             see the README's configuration table
 ";
 
 pub const LOCAL_DATABASE: &str = "moments_gate";
@@ -151,7 +158,7 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
             let settings = Settings::from_env()?;
             init_tracing(settings.log_json);
             let (url, _pg) = database(&settings).await?;
-            let pool = app::pool(&settings, &url)?;
+            let pool = app::migration_pool(&url)?;
             migrate(&pool).await?;
             println!("migrations applied");
             Ok(())
@@ -173,7 +180,7 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
             };
             let (url, _pg) = database(&settings).await?;
             let pool = app::pool(&settings, &url)?;
-            migrate(&pool).await?;
+            migrate(&app::migration_pool(&url)?).await?;
             let created = ensure_admin(&pool, &Hasher::new(1), email, &password, name).await?;
             println!(
                 "{}",
@@ -198,7 +205,7 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
             }
             let (url, _pg) = database(&settings).await?;
             let pool = app::pool(&settings, &url)?;
-            migrate(&pool).await?;
+            migrate(&app::migration_pool(&url)?).await?;
             demo::seed(&pool, &Hasher::new(1), chrono::Utc::now())
                 .await
                 .context("loading the demo data failed; nothing was changed")?
@@ -217,8 +224,12 @@ async fn serve() -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
     init_tracing(settings.log_json);
     let (url, local) = database(&settings).await?;
+    // Migrations run without the request timeouts: instances started together wait for
+    // each other's migration lock.
+    let migrations = app::migration_pool(&url)?;
+    migrate(&migrations).await?;
+    migrations.close().await;
     let pool = app::pool(&settings, &url)?;
-    migrate(&pool).await?;
     if let Some((email, password)) = &settings.bootstrap_admin
         && ensure_admin(&pool, &Hasher::new(1), email, password, "Administrator").await?
     {

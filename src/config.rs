@@ -26,6 +26,21 @@ pub struct Settings {
     pub anon_per_minute: u32,
     /// Password changes (attempts, right or wrong) per account and hour.
     pub password_changes_per_hour: u32,
+    /// Past this age (time since the change feed last confirmed the gate's state current)
+    /// the gate and API keys answer 503 `gate_state_stale` instead of guessing.
+    pub gate_max_staleness: Duration,
+    /// `statement_timeout` and `lock_timeout` of every request connection.
+    pub db_statement_timeout: Duration,
+    pub db_lock_timeout: Duration,
+    /// A request still unanswered after this (headers not yet sent) is answered 503
+    /// `unavailable`: the last guard against a database that stops answering silently.
+    pub request_timeout: Duration,
+    /// On SIGTERM: how long to keep serving (with `Connection: close` and `/readyz` 503)
+    /// before closing the listener, and then how long in-flight requests may take.
+    pub shutdown_drain: Duration,
+    pub shutdown_grace: Duration,
+    /// How often each instance tries to sweep expired sessions and old idempotency rows.
+    pub housekeeping_every: Duration,
 }
 
 impl fmt::Debug for Settings {
@@ -41,6 +56,9 @@ impl fmt::Debug for Settings {
             .field("cors_origins", &self.cors_origins)
             .field("hash_concurrency", &self.hash_concurrency)
             .field("db_max_connections", &self.db_max_connections)
+            .field("gate_max_staleness", &self.gate_max_staleness)
+            .field("db_statement_timeout", &self.db_statement_timeout)
+            .field("request_timeout", &self.request_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -55,7 +73,8 @@ impl Default for Settings {
             cors_origins: Vec::new(),
             hash_concurrency: 2,
             db_max_connections: 20,
-            db_acquire_timeout: Duration::from_secs(3),
+            // Under the 3 s every answer must come within, with room for the query.
+            db_acquire_timeout: Duration::from_secs(2),
             workers: 0,
             log_json: false,
             idempotency_wait: Duration::from_secs(10),
@@ -63,6 +82,13 @@ impl Default for Settings {
             // `from_env` sets the production defaults.
             anon_per_minute: 1000,
             password_changes_per_hour: 1000,
+            gate_max_staleness: Duration::from_millis(3000),
+            db_statement_timeout: Duration::from_millis(2000),
+            db_lock_timeout: Duration::from_millis(1000),
+            request_timeout: Duration::from_millis(2500),
+            shutdown_drain: Duration::from_millis(1000),
+            shutdown_grace: Duration::from_secs(20),
+            housekeeping_every: Duration::from_secs(60),
         }
     }
 }
@@ -80,6 +106,10 @@ fn parse_var<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
             .map(Some)
             .map_err(|_| anyhow::anyhow!("{name} has an invalid value: {v:?}")),
     }
+}
+
+fn millis(name: &str, default: Duration) -> anyhow::Result<Duration> {
+    Ok(parse_var::<u64>(name)?.map_or(default, Duration::from_millis))
 }
 
 impl Settings {
@@ -119,6 +149,16 @@ impl Settings {
             idempotency_wait: d.idempotency_wait,
             anon_per_minute: parse_var("ANON_RATE_PER_MINUTE")?.unwrap_or(30),
             password_changes_per_hour: parse_var("PASSWORD_CHANGES_PER_HOUR")?.unwrap_or(6),
+            gate_max_staleness: millis("GATE_MAX_STALENESS_MS", d.gate_max_staleness)?,
+            db_statement_timeout: millis("DB_STATEMENT_TIMEOUT_MS", d.db_statement_timeout)?,
+            db_lock_timeout: millis("DB_LOCK_TIMEOUT_MS", d.db_lock_timeout)?,
+            request_timeout: millis("REQUEST_TIMEOUT_MS", d.request_timeout)?,
+            shutdown_drain: millis("SHUTDOWN_DRAIN_MS", d.shutdown_drain)?,
+            shutdown_grace: parse_var::<u64>("SHUTDOWN_GRACE_SECONDS")?
+                .map_or(d.shutdown_grace, Duration::from_secs),
+            housekeeping_every: parse_var::<u64>("HOUSEKEEPING_SECONDS")?
+                .map_or(d.housekeeping_every, Duration::from_secs)
+                .max(Duration::from_secs(1)),
         })
     }
 }

@@ -177,6 +177,24 @@ impl ApiError {
         .with_retry_after(2)
     }
 
+    /// The gate cannot confirm that its state is current (the change feed has not been
+    /// heard from within the configured bound): it refuses rather than guess.
+    pub fn gate_state_stale(age: Option<std::time::Duration>) -> Self {
+        let detail = match age {
+            Some(age) => format!(
+                "The gate's state was last confirmed current {} ms ago, more than it may be; retry shortly.",
+                age.as_millis()
+            ),
+            None => "The gate's state has not been loaded yet; retry shortly.".to_owned(),
+        };
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Code::GateStateStale,
+            detail,
+        )
+        .with_retry_after(1)
+    }
+
     pub fn method_not_allowed(allow: impl Into<String>) -> Self {
         let mut e = Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -268,9 +286,13 @@ pub fn is_unavailable(e: &sqlx::Error) -> bool {
         sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(db) => {
             // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now,
-            // 08xxx connection exceptions, 53300 too_many_connections.
+            // 08xxx connection exceptions, 53300 too_many_connections; 57014
+            // query_canceled (statement_timeout) and 55P03 lock_not_available (lock_timeout):
+            // the database is too slow to answer in time, which is retried like an outage.
             db.code().is_some_and(|c| {
-                c.starts_with("08") || c.starts_with("57P") || c.as_ref() == "53300"
+                c.starts_with("08")
+                    || c.starts_with("57P")
+                    || matches!(c.as_ref(), "53300" | "57014" | "55P03")
             })
         }
         _ => false,

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod flow;
 pub mod gate;
+pub mod housekeeping;
 pub mod idempotency;
 pub mod metrics;
 pub mod openapi;

@@ -17,6 +17,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 pub const MAX_BATCH: usize = 1000;
+/// On every gate answer: how old, in whole milliseconds, the state behind it is (the time
+/// since the instance last confirmed it current through its change feed).
+pub const AGE_HEADER: &str = "gate-state-age-ms";
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(check).service(batch);
@@ -63,10 +66,13 @@ fn parse_at(raw: Option<&str>) -> Result<DateTime<Utc>> {
     tag = "gate",
     params(("id" = Uuid, Path), CheckQuery),
     responses(
-        (status = 200, description = "The verdict", body = Verdict),
+        (status = 200, description = "The verdict", body = Verdict, headers(
+            ("Gate-State-Age-Ms" = u64, description = "How old the state behind this answer is, in milliseconds: the time since this instance last confirmed it current")
+        )),
         (status = 403, description = "`forbidden`: marketers may not ask the gate", body = Problem),
         (status = 404, description = "`not_found`: no such campaign", body = Problem),
-        (status = 422, description = "`validation_failed` (`at`: `invalid_datetime`)", body = Problem)
+        (status = 422, description = "`validation_failed` (`at`: `invalid_datetime`)", body = Problem),
+        (status = 503, description = "`gate_state_stale`: this instance cannot confirm its state is current within `GATE_MAX_STALENESS_MS` (retry, or ask another instance)", body = Problem)
     ),
     security(("bearer" = []))
 )]
@@ -79,11 +85,13 @@ pub async fn check(
 ) -> Result<HttpResponse> {
     authorize(&caller)?;
     let at = parse_at(q.at.as_deref())?;
-    let verdict = state.gate.check(&state.pool, id.into_inner(), at).await?;
+    let (verdict, age) = state.gate.check(&state.pool, id.into_inner(), at).await?;
     if verdict.reason == Reason::NotFound {
         return Err(ApiError::not_found());
     }
-    Ok(HttpResponse::Ok().json(verdict))
+    Ok(HttpResponse::Ok()
+        .insert_header((AGE_HEADER, age.as_millis().to_string()))
+        .json(verdict))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -114,9 +122,12 @@ pub struct BatchAnswer {
     tag = "gate",
     request_body = BatchBody,
     responses(
-        (status = 200, description = "One verdict per check, in order", body = BatchAnswer),
+        (status = 200, description = "One verdict per check, in order", body = BatchAnswer, headers(
+            ("Gate-State-Age-Ms" = u64, description = "How old the state behind these answers is, in milliseconds: the time since this instance last confirmed it current")
+        )),
         (status = 403, description = "`forbidden`: marketers may not ask the gate", body = Problem),
-        (status = 422, description = "`validation_failed` (`checks`: `invalid_length` outside 1 to 1000)", body = Problem)
+        (status = 422, description = "`validation_failed` (`checks`: `invalid_length` outside 1 to 1000)", body = Problem),
+        (status = 503, description = "`gate_state_stale`: this instance cannot confirm its state is current within `GATE_MAX_STALENESS_MS` (retry, or ask another instance)", body = Problem)
     ),
     security(("bearer" = []))
 )]
@@ -147,6 +158,8 @@ pub async fn batch(
         .into_iter()
         .map(|c| (c.campaign_id, c.at.unwrap_or(now)))
         .collect();
-    let results = state.gate.check_many(&state.pool, &checks).await?;
-    Ok(HttpResponse::Ok().json(BatchAnswer { results }))
+    let (results, age) = state.gate.check_many(&state.pool, &checks).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((AGE_HEADER, age.as_millis().to_string()))
+        .json(BatchAnswer { results }))
 }

@@ -1,5 +1,6 @@
 //! Probes and metrics, outside `/v1`.
 
+use crate::app::Lifecycle;
 use crate::error::{ApiError, Problem, Result};
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
@@ -15,16 +16,22 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-/// The database answers.
+/// The database answers and the instance is not shutting down.
 #[utoipa::path(
     tag = "platform",
     responses(
         (status = 200, description = "The database answers: `{\"status\": \"ready\"}`", body = crate::openapi::Probe),
-        (status = 503, description = "`unavailable`: the database does not answer within 2 seconds", body = Problem),
+        (status = 503, description = "`unavailable`: the database is known to be away, does not answer within 2 seconds, or the instance is draining before it stops", body = Problem),
     )
 )]
 #[get("/readyz")]
-pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
+pub async fn readyz(
+    state: web::Data<AppState>,
+    lifecycle: Option<web::Data<Lifecycle>>,
+) -> Result<HttpResponse> {
+    if lifecycle.is_some_and(|l| l.draining()) || !state.gate.database_up() {
+        return Err(ApiError::unavailable());
+    }
     let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
     match tokio::time::timeout(Duration::from_secs(2), ping).await {
         Ok(Ok(_)) => Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))),

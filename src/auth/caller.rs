@@ -112,6 +112,7 @@ async fn authenticate_token(req: &HttpRequest) -> Result<Caller> {
         return user.map(Caller::User).ok_or_else(ApiError::unauthorized);
     }
     if token.starts_with(API_KEY_PREFIX) {
+        // Held to the gate's freshness bound: 503 `gate_state_stale` past it.
         let key_id = state
             .gate
             .api_key(&state.pool, &tokens::digest(token))

@@ -54,6 +54,7 @@ codes! {
     TooManyAttempts = "too_many_attempts",
     Unavailable = "unavailable",
     Overloaded = "overloaded",
+    GateStateStale = "gate_state_stale",
     TooManyRequests = "too_many_requests",
     Internal = "internal",
     // Accounts

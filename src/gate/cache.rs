@@ -65,9 +65,9 @@ impl State {
         self.campaigns.contains_key(id) || self.unknown.contains(id)
     }
 
-    /// Everything, read in one snapshot.
-    pub async fn load(pool: &PgPool) -> sqlx::Result<Self> {
-        let mut tx = pool.begin().await?;
+    /// Everything, read in one snapshot, on the change feed's own connection.
+    pub async fn load(conn: &mut PgConnection) -> sqlx::Result<Self> {
+        let mut tx = sqlx::Connection::begin(conn).await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;

@@ -4,13 +4,23 @@
 //! whitelist entries by (brand, season), which brands are verified and the active API
 //! keys. It is kept exact by the database's own change notifications: triggers announce
 //! `<table>:<id>` on the `gate_changes` channel for every change to those tables, and a
-//! background task re-reads that one row. Notifications sent while the listener is
-//! disconnected are lost, so everything is reloaded after every (re)connect, and every
-//! 30 s as a safety net. When the database is away the last snapshot keeps serving.
+//! background task re-reads that one row.
+//!
+//! The change feed has a connection of its own, outside the request pool, so a busy pool
+//! never starves it. Every `HEARTBEAT_EVERY` it sends `SELECT 1` through that connection:
+//! PostgreSQL delivers every notification committed before the query ahead of its answer,
+//! so once those are applied the state is confirmed current as of the moment the
+//! heartbeat was sent. The age of the state is the time since that moment; every answer
+//! carries it, and past `max_staleness` the gate refuses to answer (503
+//! `gate_state_stale`) rather than guess. Notifications sent while the feed is down are
+//! lost, so after every (re)connect everything is reloaded (and every 30 s as a safety
+//! net). A failed heartbeat or connect also tells the rest of the service that the
+//! database is away (`database_up`), so requests can be refused at once.
 
 mod cache;
 pub mod decision;
 
+use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::store::api_keys;
 use cache::{Change, KeyHash, State};
@@ -18,10 +28,10 @@ use chrono::{DateTime, Utc};
 use decision::{CampaignFacts, Reason};
 use futures_util::FutureExt;
 use serde::Serialize;
-use sqlx::PgPool;
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::{Acquire, PgPool};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -31,7 +41,19 @@ use uuid::Uuid;
 pub const CHANNEL: &str = "gate_changes";
 const FULL_RELOAD_EVERY: Duration = Duration::from_secs(30);
 const START_WAIT: Duration = Duration::from_secs(2);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Reconnects start at 100 ms apart and back off to this, so the feed is back within
+/// about a second of the database.
+const MAX_BACKOFF: Duration = Duration::from_millis(800);
+pub const HEARTBEAT_EVERY: Duration = Duration::from_millis(250);
+/// A heartbeat that takes longer means the connection is gone (or the database is
+/// hanging): reconnect.
+const HEARTBEAT_WAIT: Duration = Duration::from_secs(1);
+/// Connecting, listening and loading everything.
+const CONNECT_WAIT: Duration = Duration::from_secs(5);
+/// Applying a batch of changes on a live connection; a full reload may take three times
+/// as long as the last one did, plus a second (at least this). Past that the connection is
+/// taken to be silent: the database is marked away and the feed reconnects.
+const STEP_WAIT: Duration = Duration::from_secs(2);
 /// Above this many pending notifications, one full reload replaces row-by-row reloads.
 const MAX_ROW_RELOADS: usize = 200;
 
@@ -67,41 +89,98 @@ pub struct Gate {
     /// revocation or a pause.
     generation: AtomicU64,
     metrics: Arc<Metrics>,
+    /// Milliseconds after `epoch` at which the state was last confirmed current, plus
+    /// one (0: never).
+    confirmed: AtomicU64,
+    epoch: std::time::Instant,
+    /// What the feed last saw of the database: false after a failed heartbeat or connect.
+    db_up: AtomicBool,
+    max_staleness: Duration,
 }
 
 impl Gate {
     /// Loads the cache (waiting at most a couple of seconds for the database) and starts
-    /// the task that keeps it fresh. With the database away it starts empty and the task
-    /// keeps trying.
-    pub async fn start(pool: PgPool, metrics: Arc<Metrics>) -> Arc<Self> {
+    /// the task that keeps it fresh, on connections of its own made from `pool`'s
+    /// options. With the database away it starts empty (and stale) and the task keeps
+    /// trying.
+    pub async fn start(pool: &PgPool, metrics: Arc<Metrics>, max_staleness: Duration) -> Arc<Self> {
         let gate = Arc::new(Self {
             state: RwLock::default(),
             generation: AtomicU64::new(0),
             metrics,
+            confirmed: AtomicU64::new(0),
+            epoch: std::time::Instant::now(),
+            db_up: AtomicBool::new(true),
+            max_staleness,
         });
-        let listener = match tokio::time::timeout(START_WAIT, gate.connect_and_load(&pool)).await {
+        let options = feed_options(&pool.connect_options());
+        let listener = match tokio::time::timeout(START_WAIT, gate.connect_and_load(&options)).await
+        {
             Ok(Ok(l)) => Some(l),
             Ok(Err(e)) => {
+                gate.db_up.store(false, Ordering::SeqCst);
                 tracing::warn!(error = %e, "gate: initial load failed; retrying in the background");
                 None
             }
             Err(_) => {
+                gate.db_up.store(false, Ordering::SeqCst);
                 tracing::warn!("gate: initial load timed out; retrying in the background");
                 None
             }
         };
-        tokio::spawn(run(Arc::downgrade(&gate), pool, listener));
+        tokio::spawn(run(Arc::downgrade(&gate), options, listener));
         gate
     }
 
-    /// The id of the active API key with this hash. Answered from memory; a key the cache
-    /// does not hold (made a moment ago) is looked up once and then kept.
-    pub async fn api_key(&self, pool: &PgPool, hash: &[u8]) -> sqlx::Result<Option<Uuid>> {
+    /// How old the state is: the time since it was last confirmed current (`None`: never).
+    pub fn age(&self) -> Option<Duration> {
+        match self.confirmed.load(Ordering::SeqCst) {
+            0 => None,
+            at => Some(
+                self.epoch
+                    .elapsed()
+                    .saturating_sub(Duration::from_millis(at - 1)),
+            ),
+        }
+    }
+
+    /// The age of the state, or 503 `gate_state_stale` when it is past the bound.
+    pub fn fresh(&self) -> Result<Duration, ApiError> {
+        match self.age() {
+            Some(age) if age <= self.max_staleness => Ok(age),
+            age => Err(ApiError::gate_state_stale(age)),
+        }
+    }
+
+    /// False while the change feed cannot reach the database (set within about a
+    /// heartbeat of it going away, cleared as soon as it answers again).
+    pub fn database_up(&self) -> bool {
+        self.db_up.load(Ordering::SeqCst)
+    }
+
+    fn confirm(&self, sent: u64) {
+        self.confirmed.fetch_max(sent, Ordering::SeqCst);
+        self.db_up.store(true, Ordering::SeqCst);
+    }
+
+    fn now_mark(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64 + 1
+    }
+
+    /// The id of the active API key with this hash, held to the same freshness bound as
+    /// the gate's answers (a revoked key must not keep working on a cut-off instance).
+    /// Answered from memory; a key the cache does not hold (made a moment ago) is looked
+    /// up once and then kept.
+    pub async fn api_key(&self, pool: &PgPool, hash: &[u8]) -> Result<Option<Uuid>, ApiError> {
+        self.fresh()?;
         let Ok(h) = KeyHash::try_from(hash) else {
             return Ok(None);
         };
         if let Some(id) = self.read().keys.get(&h) {
             return Ok(Some(*id));
+        }
+        if !self.database_up() {
+            return Err(ApiError::unavailable());
         }
         let generation = self.generation.load(Ordering::SeqCst);
         let found = api_keys::active_by_hash(pool, hash).await?;
@@ -114,27 +193,37 @@ impl Gate {
         Ok(found)
     }
 
-    /// Answers one check: from memory when the cache knows the campaign (the hot path:
-    /// one read lock, no allocation), else as `check_many` does.
-    pub async fn check(&self, pool: &PgPool, id: Uuid, at: DateTime<Utc>) -> sqlx::Result<Verdict> {
+    /// Answers one check, with the age of the state behind it: from memory when the
+    /// cache knows the campaign (the hot path: one read lock, no allocation), else as
+    /// `check_many` does.
+    pub async fn check(
+        &self,
+        pool: &PgPool,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(Verdict, Duration), ApiError> {
+        // The age is read before the state: the answer is at least as fresh as it says.
+        let age = self.fresh()?;
         let known = self.read().verdict(id, at);
         if let Some(v) = known {
             self.metrics.gate_checks.fetch_add(1, Ordering::Relaxed);
-            return Ok(v);
+            return Ok((v, age));
         }
-        let mut answers = self.check_many(pool, &[(id, at)]).await?;
-        Ok(answers
+        let (mut answers, age) = self.check_many(pool, &[(id, at)]).await?;
+        let v = answers
             .pop()
-            .unwrap_or_else(|| Verdict::new(id, None, at, Reason::NotFound)))
+            .unwrap_or_else(|| Verdict::new(id, None, at, Reason::NotFound));
+        Ok((v, age))
     }
 
-    /// Answers each check, in order. Only campaign ids the cache has never seen reach
-    /// the database (one query for all of them).
+    /// Answers each check, in order, with the age of the state behind them. Only campaign
+    /// ids the cache has never seen reach the database (one query for all of them).
     pub async fn check_many(
         &self,
         pool: &PgPool,
         checks: &[(Uuid, DateTime<Utc>)],
-    ) -> sqlx::Result<Vec<Verdict>> {
+    ) -> Result<(Vec<Verdict>, Duration), ApiError> {
+        let age = self.fresh()?;
         self.metrics
             .gate_checks
             .fetch_add(checks.len() as u64, Ordering::Relaxed);
@@ -148,7 +237,10 @@ impl Gate {
                 .collect()
         };
         if missing.is_empty() {
-            return Ok(self.answer(checks, None));
+            return Ok((self.answer(checks, None), age));
+        }
+        if !self.database_up() {
+            return Err(ApiError::unavailable());
         }
         let generation = self.generation.load(Ordering::SeqCst);
         let fetched = State::load_campaigns(pool, &missing).await?;
@@ -157,7 +249,7 @@ impl Gate {
         if self.generation.load(Ordering::SeqCst) == generation {
             s.merge_missing(fetched);
         }
-        Ok(answers)
+        Ok((answers, age))
     }
 
     fn answer(&self, checks: &[(Uuid, DateTime<Utc>)], extra: Option<&State>) -> Vec<Verdict> {
@@ -180,16 +272,32 @@ impl Gate {
         self.state.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn connect_and_load(&self, pool: &PgPool) -> sqlx::Result<PgListener> {
-        let mut listener = PgListener::connect_with(pool).await?;
+    /// A new feed connection (a pool of one, never the request pool), listening, with
+    /// everything loaded through it.
+    async fn connect_and_load(&self, options: &PgConnectOptions) -> sqlx::Result<PgListener> {
+        let feed = PgPoolOptions::new()
+            .max_connections(1)
+            .min_connections(0)
+            .acquire_timeout(CONNECT_WAIT)
+            .test_before_acquire(false)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_lazy_with(options.clone());
+        let mut listener = PgListener::connect_with(&feed).await?;
+        listener.ignore_pool_close_event(true);
+        // A lost connection is reported at once; `run` makes a fresh one and reloads.
+        listener.eager_reconnect(false);
         listener.listen(CHANNEL).await?;
         // Listening first, then loading: nothing committed in between is missed.
-        self.reload(pool).await?;
+        let sent = self.now_mark();
+        self.reload(&mut listener).await?;
+        self.confirm(sent);
         Ok(listener)
     }
 
-    async fn reload(&self, pool: &PgPool) -> sqlx::Result<()> {
-        let fresh = State::load(pool).await?;
+    async fn reload(&self, l: &mut PgListener) -> sqlx::Result<()> {
+        let conn = l.acquire().await?;
+        let fresh = State::load(conn).await?;
         *self.write() = fresh;
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.metrics.gate_reloads.fetch_add(1, Ordering::Relaxed);
@@ -197,37 +305,120 @@ impl Gate {
     }
 
     /// Re-reads the rows named by `payloads` (each once), applying each change as it is read.
-    async fn apply(&self, pool: &PgPool, payloads: &[String]) -> sqlx::Result<()> {
-        let mut conn = pool.acquire().await?;
+    async fn apply(&self, l: &mut PgListener, payloads: &[String]) -> sqlx::Result<()> {
+        let conn = l.acquire().await?;
         let mut seen = HashSet::new();
         for payload in payloads.iter().filter(|p| seen.insert(p.as_str())) {
-            let change = Change::read(&mut conn, payload, |id| {
-                self.read().entry_keys.get(&id).copied()
-            })
-            .await?;
+            let change =
+                Change::read(conn, payload, |id| self.read().entry_keys.get(&id).copied()).await?;
             let mut s = self.write();
             change.apply(&mut s);
             self.generation.fetch_add(1, Ordering::SeqCst);
         }
         Ok(())
     }
+
+    /// Applies `payloads` (or reloads everything when there are too many).
+    async fn catch_up(
+        &self,
+        l: &mut PgListener,
+        payloads: Option<Vec<String>>,
+    ) -> sqlx::Result<()> {
+        match payloads {
+            Some(p) if p.is_empty() => Ok(()),
+            Some(p) => self.apply(l, &p).await,
+            None => self.reload(l).await,
+        }
+    }
+
+    /// One round trip on the feed connection. Every notification committed before it
+    /// was sent has arrived by its answer; once they are applied, the state is current
+    /// as of the moment it was sent.
+    async fn heartbeat(&self, l: &mut PgListener) -> sqlx::Result<()> {
+        let sent = self.now_mark();
+        match tokio::time::timeout(HEARTBEAT_WAIT, sqlx::query("SELECT 1").execute(&mut *l)).await {
+            Ok(r) => r?,
+            Err(_) => return Err(timed_out("heartbeat")),
+        };
+        let pending = buffered(l);
+        self.catch_up(l, pending).await?;
+        self.confirm(sent);
+        Ok(())
+    }
 }
 
-/// Takes the notifications already received after `first`, without waiting. More than
-/// `MAX_ROW_RELOADS` of them (a bulk change) are cheaper as one full reload: `None`.
+/// The request pool's connection settings, with a longer statement timeout: a full
+/// reload reads every campaign.
+fn feed_options(request: &PgConnectOptions) -> PgConnectOptions {
+    request
+        .clone()
+        .options([("statement_timeout", "30s")])
+        .application_name("moments-gate feed")
+}
+
+/// The feed connection closed under us (a restart, a terminated backend): reconnect at
+/// once; only if that fails is the database taken to be away.
+fn lost() -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::ConnectionAborted,
+        "the feed connection was lost",
+    ))
+}
+
+/// A round trip that did not come back in time: the network or the database is not
+/// answering, so the database is taken to be away until a reconnect succeeds.
+fn is_timeout(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut)
+}
+
+fn is_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(io) => matches!(
+            io.kind(),
+            std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::UnexpectedEof
+                | std::io::ErrorKind::BrokenPipe
+        ),
+        // 57P01 admin_shutdown: a terminated backend, or a server shutting down (then the
+        // reconnect fails and says so).
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| c == "57P01"),
+        _ => false,
+    }
+}
+
+fn timed_out(what: &str) -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!("{what} took too long"),
+    ))
+}
+
+/// The notifications already received, without waiting. More than `MAX_ROW_RELOADS` of
+/// them (a bulk change) are cheaper as one full reload: `None`.
+fn buffered(l: &mut PgListener) -> Option<Vec<String>> {
+    let mut payloads = Vec::new();
+    while let Some(n) = l.next_buffered() {
+        payloads.push(n.payload().to_owned());
+    }
+    (payloads.len() <= MAX_ROW_RELOADS).then_some(payloads)
+}
+
+/// `first` and the notifications already received after it, without waiting; `None`
+/// when a full reload is due instead.
 fn drain(l: &mut PgListener, first: String) -> sqlx::Result<Option<Vec<String>>> {
     let mut payloads = vec![first];
     while let Some(next) = l.try_recv().now_or_never() {
         match next? {
             Some(n) => payloads.push(n.payload().to_owned()),
             // Lost and reconnected: what was announced meanwhile is lost.
-            None => return Ok(None),
+            None => return Err(lost()),
         }
         if payloads.len() > MAX_ROW_RELOADS {
             // Received and not yet applied: all committed, so a full reload covers them.
             while let Some(r) = l.try_recv().now_or_never() {
                 if r?.is_none() {
-                    break;
+                    return Err(lost());
                 }
             }
             return Ok(None);
@@ -237,22 +428,26 @@ fn drain(l: &mut PgListener, first: String) -> sqlx::Result<Option<Vec<String>>>
 }
 
 /// Keeps the cache fresh until the gate is dropped.
-async fn run(gate: Weak<Gate>, pool: PgPool, mut listener: Option<PgListener>) {
+async fn run(gate: Weak<Gate>, options: PgConnectOptions, mut listener: Option<PgListener>) {
     let mut backoff = Duration::from_millis(100);
     loop {
         let mut l = match listener.take() {
             Some(l) => l,
             None => {
                 let Some(g) = gate.upgrade() else { return };
-                match g.connect_and_load(&pool).await {
+                let connected = tokio::time::timeout(CONNECT_WAIT, g.connect_and_load(&options))
+                    .await
+                    .unwrap_or_else(|_| Err(timed_out("connecting the feed")));
+                match connected {
                     Ok(l) => {
                         tracing::info!("gate: listening for changes");
                         backoff = Duration::from_millis(100);
                         l
                     }
                     Err(e) => {
+                        g.db_up.store(false, Ordering::SeqCst);
                         drop(g);
-                        tracing::warn!(error = %e, retry_in = ?backoff, "gate: cannot listen; serving the last snapshot");
+                        tracing::warn!(error = %e, retry_in = ?backoff, "gate: cannot listen; serving the last snapshot while it is fresh enough");
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                         continue;
@@ -261,33 +456,66 @@ async fn run(gate: Weak<Gate>, pool: PgPool, mut listener: Option<PgListener>) {
             }
         };
         let mut next_reload = Instant::now() + FULL_RELOAD_EVERY;
+        let mut next_beat = Instant::now() + HEARTBEAT_EVERY;
+        let mut reload_wait = STEP_WAIT;
         loop {
-            let received = tokio::time::timeout_at(next_reload, l.try_recv()).await;
-            let Some(g) = gate.upgrade() else { return };
-            let outcome = match received {
-                Err(_) => {
-                    next_reload = Instant::now() + FULL_RELOAD_EVERY;
-                    g.reload(&pool).await
+            let now = Instant::now();
+            let step = if now >= next_reload {
+                next_reload = now + FULL_RELOAD_EVERY;
+                Step::Reload
+            } else if now >= next_beat {
+                next_beat = now + HEARTBEAT_EVERY;
+                Step::Beat
+            } else {
+                match tokio::time::timeout_at(next_beat.min(next_reload), l.try_recv()).await {
+                    Err(_) => continue,
+                    Ok(Ok(Some(n))) => Step::Notified(n.payload().to_owned()),
+                    // The connection was lost (and maybe re-made): start over cleanly.
+                    Ok(Ok(None)) => Step::Failed(lost()),
+                    Ok(Err(e)) => Step::Failed(e),
                 }
-                Ok(Ok(Some(n))) => match drain(&mut l, n.payload().to_owned()) {
-                    Ok(Some(payloads)) => g.apply(&pool, &payloads).await,
-                    Ok(None) => {
-                        next_reload = Instant::now() + FULL_RELOAD_EVERY;
-                        g.reload(&pool).await
-                    }
-                    Err(e) => Err(e),
-                },
-                // The connection was lost and is back: what was announced meanwhile is lost.
-                Ok(Ok(None)) => {
-                    next_reload = Instant::now() + FULL_RELOAD_EVERY;
-                    g.reload(&pool).await
-                }
-                Ok(Err(e)) => Err(e),
             };
+            let Some(g) = gate.upgrade() else { return };
+            let wait = match step {
+                Step::Reload => reload_wait,
+                _ => STEP_WAIT,
+            };
+            let work = async {
+                match step {
+                    Step::Reload => {
+                        let sent = g.now_mark();
+                        let started = Instant::now();
+                        g.reload(&mut l).await?;
+                        g.confirm(sent);
+                        reload_wait =
+                            (started.elapsed() * 3 + Duration::from_secs(1)).max(STEP_WAIT);
+                        Ok(())
+                    }
+                    Step::Beat => g.heartbeat(&mut l).await,
+                    Step::Notified(first) => {
+                        let payloads = drain(&mut l, first)?;
+                        g.catch_up(&mut l, payloads).await
+                    }
+                    Step::Failed(e) => Err(e),
+                }
+            };
+            let outcome = tokio::time::timeout(wait, work)
+                .await
+                .unwrap_or_else(|_| Err(timed_out("catching up")));
             if let Err(e) = outcome {
+                if is_timeout(&e) || (crate::error::is_unavailable(&e) && !is_lost(&e)) {
+                    g.db_up.store(false, Ordering::SeqCst);
+                }
                 tracing::warn!(error = %e, "gate: lost track of changes; reconnecting");
                 break;
             }
         }
     }
+}
+
+enum Step {
+    Reload,
+    Beat,
+    Notified(String),
+    Failed(sqlx::Error),
 }
