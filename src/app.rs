@@ -157,8 +157,10 @@ impl Application {
                     let routes = routes.clone();
                     async move { unmatched(&routes, &req) }
                 }))
-                .wrap(from_fn(deadline))
+                // The deadline covers the idempotency layer too: its claim wait
+                // (`idempotency_wait`, 2 s) is shorter than the deadline (2.5 s).
                 .wrap(from_fn(crate::idempotency::middleware))
+                .wrap(from_fn(deadline))
                 .wrap(from_fn(api::screen::query))
                 .wrap(from_fn(guard))
                 .wrap(from_fn(observe))

@@ -77,7 +77,7 @@ impl Default for Settings {
             db_acquire_timeout: Duration::from_secs(2),
             workers: 0,
             log_json: false,
-            idempotency_wait: Duration::from_secs(10),
+            idempotency_wait: Duration::from_secs(2),
             // Generous for tests, which sign in many users from one address;
             // `from_env` sets the production defaults.
             anon_per_minute: 1000,

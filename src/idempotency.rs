@@ -4,8 +4,9 @@
 //! - **Authentication first.** A request with a bearer token is authenticated before
 //!   anything is looked up or replayed: a token that no longer works (logged out, expired,
 //!   user disabled, key revoked) gets 401, never a stored answer.
-//! - **Scoped.** A key belongs to one credential, one method and one path; an anonymous
-//!   caller's key belongs to exactly what it sent, so anonymous callers share nothing.
+//! - **Scoped.** A key belongs to one credential, one method and one path. Requests
+//!   without a credential (sign-up, sign-in: they carry a password, and any hash of it kept
+//!   here could be guessed offline) are not kept: they simply run.
 //! - **Never twice.** The first request claims the key inside its own transaction (`Tx`),
 //!   the handler's change goes into that transaction, and the answer is written into it
 //!   before one commit: a crash or a lost connection leaves either both or neither. A
@@ -14,7 +15,7 @@
 //! - **No readable secret.** The stored answer is sealed (ChaCha20-Poly1305) with a key
 //!   derived from the request itself, bearer token included, and stored nowhere: only the
 //!   same request from the same credential can open it. A database dump holds no token or
-//!   key that was handed out.
+//!   key that was handed out, and nothing that lets one guess a password.
 //! - **Only successes are kept.** A refusal changed nothing, so a retry runs again (and a
 //!   "retry" answer such as 409 `whitelist_conflict` is never replayed).
 //!
@@ -41,9 +42,10 @@ pub const HEADER: &str = "idempotency-key";
 const KEPT_HEADERS: [HeaderName; 3] = [header::CONTENT_TYPE, header::ETAG, header::LOCATION];
 const TTL_SECS: f64 = 24.0 * 3600.0;
 
-/// What identifies a request and its answer, all derived from what was sent.
+/// What identifies a request and its answer, all derived from what was sent. The bearer
+/// token (at least 128 random bits) is in each, so none can be guessed from the table.
 struct Derived {
-    /// Whose key space: the credential, method and path (anonymous: the request itself).
+    /// Whose key space: the credential, method and path.
     caller: Vec<u8>,
     /// The request, to tell a repeat from another request under the same key.
     request_hash: Vec<u8>,
@@ -66,18 +68,13 @@ fn derive(req: &ServiceRequest, token: Option<&str>, key: &str, body: &[u8]) -> 
         part(&mut h, body);
         h
     };
-    let caller = match token {
-        Some(t) => {
-            let mut h = Sha256::new();
-            part(&mut h, b"moments-gate idempotency caller v2");
-            part(&mut h, t.as_bytes());
-            part(&mut h, req.method().as_str().as_bytes());
-            part(&mut h, req.path().as_bytes());
-            h.finalize().to_vec()
-        }
-        None => request(b"moments-gate idempotency anonymous v2")
-            .finalize()
-            .to_vec(),
+    let caller = {
+        let mut h = Sha256::new();
+        part(&mut h, b"moments-gate idempotency caller v2");
+        part(&mut h, token.unwrap_or_default().as_bytes());
+        part(&mut h, req.method().as_str().as_bytes());
+        part(&mut h, req.path().as_bytes());
+        h.finalize().to_vec()
     };
     let request_hash = request(b"moments-gate idempotency request v2")
         .finalize()
@@ -131,12 +128,16 @@ async fn guarded(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(req.error_response(ApiError::internal("AppState missing")));
     };
+    // Without a credential there is nothing to scope a key by but the request, and the
+    // anonymous requests (sign-up, sign-in) carry a password: any hash of it kept here
+    // could be guessed offline at hash speed. So they are not kept; the request runs.
+    if !req.headers().contains_key(header::AUTHORIZATION) {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
     // Authenticate before anything is looked up or replayed.
     let token = caller::bearer(req.request()).map(str::to_owned);
-    if req.headers().contains_key(header::AUTHORIZATION) {
-        let who = caller::authenticate(req.request().clone()).await;
-        try_or_answer!(req, who);
-    }
+    let who = caller::authenticate(req.request().clone()).await;
+    try_or_answer!(req, who);
     let body = try_or_answer!(req, read_body(req.take_payload()).await);
     let d = derive(&req, token.as_deref(), &key, &body);
     req.set_payload(Payload::from(body));
@@ -166,11 +167,9 @@ async fn guarded(
         }
         Err(e) => return Ok(req.error_response(ApiError::from(e))),
     };
-    let reset = sqlx::query("SET LOCAL lock_timeout TO DEFAULT")
-        .execute(&mut *tx)
-        .await;
-    try_or_answer!(req, reset);
     if claimed {
+        let reset = reset_lock_timeout(&mut tx).await;
+        try_or_answer!(req, reset);
         return run_and_store(req, next, tx, &d, &key).await;
     }
     let stored: sqlx::Result<Option<Stored>> = sqlx::query_as(
@@ -186,19 +185,32 @@ async fn guarded(
         return Ok(req.error_response(in_progress()));
     };
     if stored.age > TTL_SECS {
-        // Expired: this request takes the key over, inside its own transaction.
-        let taken = sqlx::query(
+        // Expired: this request takes the key over, inside its own transaction, if it is
+        // still expired once its row lock is ours (a concurrent takeover may have won).
+        let taken = sqlx::query_scalar::<_, bool>(
             "UPDATE idempotency_keys SET request_hash = $3, created_at = now(), \
              status_code = NULL, response_headers = NULL, response_body = NULL \
-             WHERE caller = $1 AND key = $2",
+             WHERE caller = $1 AND key = $2 AND created_at < now() - interval '24 hours' \
+             RETURNING true",
         )
         .bind(&d.caller)
         .bind(&key)
         .bind(&d.request_hash)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await;
-        try_or_answer!(req, taken);
-        return run_and_store(req, next, tx, &d, &key).await;
+        match taken {
+            Ok(Some(_)) => {
+                let reset = reset_lock_timeout(&mut tx).await;
+                try_or_answer!(req, reset);
+                return run_and_store(req, next, tx, &d, &key).await;
+            }
+            // Another request took it over first, and is running or done: retry.
+            Ok(None) => return Ok(req.error_response(in_progress())),
+            Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("55P03") => {
+                return Ok(req.error_response(in_progress()));
+            }
+            Err(e) => return Ok(req.error_response(ApiError::from(e))),
+        }
     }
     drop(tx);
     if stored.request_hash != d.request_hash {
@@ -217,6 +229,15 @@ async fn guarded(
     };
     let res = replay(status, stored.response_headers, body);
     Ok(req.into_response(res))
+}
+
+/// The handler's statements run under the connection's own `lock_timeout`, not the
+/// claim's wait.
+async fn reset_lock_timeout(tx: &mut sqlx::PgConnection) -> sqlx::Result<()> {
+    sqlx::query("SET LOCAL lock_timeout TO DEFAULT")
+        .execute(tx)
+        .await
+        .map(|_| ())
 }
 
 fn in_progress() -> ApiError {

@@ -2,7 +2,7 @@
 
 use crate::api::json::ApiJson;
 use crate::api::limits;
-use crate::api::tx::Tx;
+use crate::api::tx::TxStart;
 use crate::auth::Session;
 use crate::auth::password::NewPassword;
 use crate::auth::tokens::{self, SESSION_PREFIX};
@@ -66,7 +66,7 @@ pub fn parse_account(
 /// transaction with its audit event.
 pub async fn create_user(
     state: &AppState,
-    mut tx: Tx,
+    tx: TxStart,
     creator: Creator<'_>,
     email: &Email,
     password: &NewPassword,
@@ -74,6 +74,7 @@ pub async fn create_user(
     role: Role,
 ) -> Result<User> {
     let hash = state.hasher.hash(password).await?;
+    let mut tx = tx.begin().await?;
     let user = flow::create_user(&mut tx, creator, email, display_name, role, &hash).await?;
     tx.commit().await?;
     Ok(user)
@@ -96,7 +97,7 @@ pub async fn register(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: ApiJson<RegisterBody>,
-    tx: Tx,
+    tx: TxStart,
 ) -> Result<HttpResponse> {
     state.limits.anonymous.check(&limits::client(&req))?;
     let b = body.0;
@@ -241,8 +242,10 @@ pub async fn login(
     security(("bearer" = []))
 )]
 #[post("/auth/logout")]
-pub async fn logout(state: web::Data<AppState>, session: Session) -> Result<HttpResponse> {
-    users::delete_session(&state.pool, session.0.session_id).await?;
+pub async fn logout(session: Session, tx: TxStart) -> Result<HttpResponse> {
+    let mut tx = tx.begin().await?;
+    users::delete_session(&mut *tx, session.0.session_id).await?;
+    tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -306,11 +309,12 @@ pub async fn change_password(
     state: web::Data<AppState>,
     session: Session,
     body: ApiJson<PasswordBody>,
-    mut tx: Tx,
+    tx: TxStart,
 ) -> Result<HttpResponse> {
     let caller = session.0;
     // Counted whatever the outcome: a wrong current password is a guess.
     state.limits.password_change.check(&caller.id)?;
+    let mut tx = tx.begin().await?;
     let user = users::by_id(&mut tx, caller.id)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
@@ -319,7 +323,9 @@ pub async fn change_password(
         &body.0.new_password,
         &[&user.email, &user.display_name],
     )?;
-    let hash = users::password_hash(&state.pool, caller.id).await?;
+    // Through the request's transaction: with an Idempotency-Key it already holds a
+    // connection, and a second one from the pool could wait on a full pool.
+    let hash = users::password_hash(&mut *tx, caller.id).await?;
     if !state
         .hasher
         .verify(&body.0.current_password, Some(hash))

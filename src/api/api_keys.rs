@@ -2,7 +2,7 @@
 
 use crate::api::json::ApiJson;
 use crate::api::page::{List, PageParams};
-use crate::api::tx::Tx;
+use crate::api::tx::TxStart;
 use crate::auth::Session;
 use crate::auth::tokens::{self, API_KEY_PREFIX};
 use crate::error::{Problem, Result};
@@ -49,9 +49,10 @@ pub struct CreatedKey {
 pub async fn create(
     session: Session,
     body: ApiJson<CreateKeyBody>,
-    mut tx: Tx,
+    tx: TxStart,
 ) -> Result<HttpResponse> {
     let key = tokens::generate(API_KEY_PREFIX);
+    let mut tx = tx.begin().await?;
     let row = flow::create(
         &mut tx,
         &session.0.actor(),

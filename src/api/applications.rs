@@ -4,7 +4,7 @@
 use crate::api::json::ApiJson;
 use crate::api::page::{Cursor, List, PageParams};
 use crate::api::precondition::if_match;
-use crate::api::tx::Tx;
+use crate::api::tx::TxStart;
 use crate::auth::Session;
 use crate::domain::application::{
     Application, Budget, Creative, Landing, Parts, Status, Targeting, Window,
@@ -80,7 +80,7 @@ pub struct CreateBody {
 pub async fn create(
     session: Session,
     body: ApiJson<CreateBody>,
-    mut tx: Tx,
+    tx: TxStart,
 ) -> Result<HttpResponse> {
     let b = body.0;
     let draft = NewDraft {
@@ -95,6 +95,7 @@ pub async fn create(
             targeting: b.targeting,
         },
     };
+    let mut tx = tx.begin().await?;
     let app = flow::create_draft(&mut tx, &session.0.actor(), draft).await?;
     tx.commit().await?;
     Ok(answer(StatusCode::CREATED, app))
@@ -232,7 +233,7 @@ pub async fn update(
 }
 
 /// Runs one lifecycle step in its own transaction and answers with the application.
-async fn step<F>(mut tx: Tx, session: Session, id: Uuid, f: F) -> Result<HttpResponse>
+async fn step<F>(tx: TxStart, session: Session, id: Uuid, f: F) -> Result<HttpResponse>
 where
     F: AsyncFnOnce(
         &mut sqlx::PgConnection,
@@ -241,6 +242,7 @@ where
     ) -> crate::flow::Result<Application>,
 {
     let actor = session.0.actor();
+    let mut tx = tx.begin().await?;
     let app = f(&mut tx, &actor, id).await?;
     tx.commit().await?;
     Ok(answer(StatusCode::OK, app))
@@ -261,7 +263,7 @@ where
     security(("bearer" = []))
 )]
 #[post("/applications/{id}/submit")]
-pub async fn submit(session: Session, id: web::Path<Uuid>, tx: Tx) -> Result<HttpResponse> {
+pub async fn submit(session: Session, id: web::Path<Uuid>, tx: TxStart) -> Result<HttpResponse> {
     step(tx, session, *id, flow::submit).await
 }
 
@@ -275,7 +277,7 @@ pub async fn submit(session: Session, id: web::Path<Uuid>, tx: Tx) -> Result<Htt
     ),
     security(("bearer" = [])))]
 #[post("/applications/{id}/withdraw")]
-pub async fn withdraw(session: Session, id: web::Path<Uuid>, tx: Tx) -> Result<HttpResponse> {
+pub async fn withdraw(session: Session, id: web::Path<Uuid>, tx: TxStart) -> Result<HttpResponse> {
     step(tx, session, *id, flow::withdraw).await
 }
 
@@ -289,7 +291,7 @@ pub async fn withdraw(session: Session, id: web::Path<Uuid>, tx: Tx) -> Result<H
     ),
     security(("bearer" = [])))]
 #[post("/applications/{id}/appeal")]
-pub async fn appeal(session: Session, id: web::Path<Uuid>, tx: Tx) -> Result<HttpResponse> {
+pub async fn appeal(session: Session, id: web::Path<Uuid>, tx: TxStart) -> Result<HttpResponse> {
     step(tx, session, *id, flow::appeal).await
 }
 

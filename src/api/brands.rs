@@ -2,7 +2,7 @@
 
 use crate::api::json::ApiJson;
 use crate::api::page::{List, PageParams};
-use crate::api::tx::Tx;
+use crate::api::tx::TxStart;
 use crate::auth::Session;
 use crate::domain::brand::{
     BrandKind, BrandName, MemberRole, StoreUrl, Verification, VerificationDecision,
@@ -60,7 +60,7 @@ pub struct CreateBrandBody {
 pub async fn create(
     session: Session,
     body: ApiJson<CreateBrandBody>,
-    mut tx: Tx,
+    tx: TxStart,
 ) -> Result<HttpResponse> {
     let b = body.0;
     let mut errs = Errors::new();
@@ -69,6 +69,7 @@ pub async fn create(
     let (Some(name), Some(url)) = errs.finish((name, url))? else {
         return Err(ApiError::validation(Vec::new()));
     };
+    let mut tx = tx.begin().await?;
     let brand = flow::create(&mut tx, &session.0.actor(), &name, b.kind, &url).await?;
     tx.commit().await?;
     Ok(HttpResponse::Created().json(brand))
@@ -162,9 +163,10 @@ pub async fn add_member(
     session: Session,
     id: web::Path<Uuid>,
     body: ApiJson<AddMemberBody>,
-    mut tx: Tx,
+    tx: TxStart,
 ) -> Result<HttpResponse> {
     let b = body.0;
+    let mut tx = tx.begin().await?;
     let member = flow::add_member(&mut tx, &session.0.actor(), *id, &b.email, b.role).await?;
     tx.commit().await?;
     Ok(HttpResponse::Created().json(member))
@@ -251,9 +253,10 @@ pub async fn verify(
     session: Session,
     id: web::Path<Uuid>,
     body: ApiJson<VerificationBody>,
-    mut tx: Tx,
+    tx: TxStart,
 ) -> Result<HttpResponse> {
     let b = body.0;
+    let mut tx = tx.begin().await?;
     let brand = flow::verify(
         &mut tx,
         &session.0.actor(),

@@ -2,7 +2,7 @@
 //! a reviewer may pause (stop an ad at once) but only the brand or an admin resumes.
 
 use crate::api::page::{List, PageParams};
-use crate::api::tx::Tx;
+use crate::api::tx::TxStart;
 use crate::auth::Session;
 use crate::domain::campaign::{CampaignState, PauseAction};
 use crate::error::{ApiError, Problem, Result};
@@ -98,7 +98,7 @@ pub async fn one(
     security(("bearer" = []))
 )]
 #[post("/campaigns/{id}/pause")]
-pub async fn pause(session: Session, id: web::Path<Uuid>, tx: Tx) -> Result<HttpResponse> {
+pub async fn pause(session: Session, id: web::Path<Uuid>, tx: TxStart) -> Result<HttpResponse> {
     switch(tx, session, id.into_inner(), PauseAction::Pause).await
 }
 
@@ -115,16 +115,17 @@ pub async fn pause(session: Session, id: web::Path<Uuid>, tx: Tx) -> Result<Http
     security(("bearer" = []))
 )]
 #[post("/campaigns/{id}/resume")]
-pub async fn resume(session: Session, id: web::Path<Uuid>, tx: Tx) -> Result<HttpResponse> {
+pub async fn resume(session: Session, id: web::Path<Uuid>, tx: TxStart) -> Result<HttpResponse> {
     switch(tx, session, id.into_inner(), PauseAction::Resume).await
 }
 
 async fn switch(
-    mut tx: Tx,
+    tx: TxStart,
     session: Session,
     id: Uuid,
     action: PauseAction,
 ) -> Result<HttpResponse> {
+    let mut tx = tx.begin().await?;
     let updated = crate::flow::campaigns::switch(&mut tx, &session.0.actor(), id, action).await?;
     tx.commit().await?;
     Ok(HttpResponse::Ok().json(updated))

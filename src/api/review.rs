@@ -4,7 +4,7 @@
 use crate::api::applications::answer;
 use crate::api::json::ApiJson;
 use crate::api::page::{Cursor, List, PageParams};
-use crate::api::tx::Tx;
+use crate::api::tx::TxStart;
 use crate::auth::Session;
 use crate::domain::application::{Decision, DecisionKind, ReasonCode};
 use crate::error::{Problem, Result};
@@ -38,8 +38,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
     ),
     security(("bearer" = [])))]
 #[post("/applications/{id}/claim")]
-pub async fn claim(session: Session, id: web::Path<Uuid>, mut tx: Tx) -> Result<HttpResponse> {
+pub async fn claim(session: Session, id: web::Path<Uuid>, tx: TxStart) -> Result<HttpResponse> {
     let actor = session.0.actor();
+    let mut tx = tx.begin().await?;
     let app = flow::claim(&mut tx, &actor, *id).await?;
     tx.commit().await?;
     Ok(answer(StatusCode::OK, app))
@@ -55,8 +56,9 @@ pub async fn claim(session: Session, id: web::Path<Uuid>, mut tx: Tx) -> Result<
     ),
     security(("bearer" = [])))]
 #[post("/applications/{id}/release")]
-pub async fn release(session: Session, id: web::Path<Uuid>, mut tx: Tx) -> Result<HttpResponse> {
+pub async fn release(session: Session, id: web::Path<Uuid>, tx: TxStart) -> Result<HttpResponse> {
     let actor = session.0.actor();
+    let mut tx = tx.begin().await?;
     let app = flow::release(&mut tx, &actor, *id).await?;
     tx.commit().await?;
     Ok(answer(StatusCode::OK, app))
@@ -93,11 +95,12 @@ pub async fn decide(
     session: Session,
     id: web::Path<Uuid>,
     body: ApiJson<DecisionBody>,
-    mut tx: Tx,
+    tx: TxStart,
 ) -> Result<HttpResponse> {
     let b = body.0;
     let decision = Decision::parse(b.decision, b.reason_code.as_deref(), b.note.as_deref())?;
     let actor = session.0.actor();
+    let mut tx = tx.begin().await?;
     let decided = flow::decide(&mut tx, &actor, *id, decision).await?;
     tx.commit().await?;
     Ok(match decided {

@@ -3,7 +3,7 @@
 use crate::api::json::ApiJson;
 use crate::api::page::{List, PageParams};
 use crate::api::precondition::if_match;
-use crate::api::tx::Tx;
+use crate::api::tx::TxStart;
 use crate::auth::Session;
 use crate::domain::season::{DEFAULT_TIMEZONE, Phase, SeasonSpec, SeasonState};
 use crate::error::{ApiError, Problem, Result};
@@ -78,7 +78,7 @@ pub struct CreateSeasonBody {
 pub async fn create(
     session: Session,
     body: ApiJson<CreateSeasonBody>,
-    mut tx: Tx,
+    tx: TxStart,
 ) -> Result<HttpResponse> {
     let b = body.0;
     let spec = SeasonSpec {
@@ -91,6 +91,7 @@ pub async fn create(
         ends_at: b.ends_at,
         phases: b.phases,
     };
+    let mut tx = tx.begin().await?;
     let season = flow::create(&mut tx, &session.0.actor(), spec).await?;
     tx.commit().await?;
     Ok(with_etag(HttpResponse::Created(), &season))

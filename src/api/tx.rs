@@ -8,7 +8,6 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use futures_util::future::LocalBoxFuture;
 use sqlx::{PgConnection, Postgres, Transaction};
 use std::cell::RefCell;
 use std::ops::{Deref, DerefMut};
@@ -63,31 +62,47 @@ impl DerefMut for Tx {
     }
 }
 
-impl FromRequest for Tx {
+/// The right to the request's transaction, taken by a handler's parameter list.
+pub struct TxStart {
+    pool: Option<sqlx::PgPool>,
+    shared: Option<Shared>,
+}
+
+impl TxStart {
+    /// The idempotency layer's transaction when there is one, else a new one.
+    pub async fn begin(self) -> Result<Tx, ApiError> {
+        if let Some(shared) = self.shared {
+            let taken = std::mem::take(&mut *shared.0.borrow_mut());
+            return match taken {
+                Slot::Ready(tx) => Ok(Tx {
+                    tx,
+                    shared: Some(shared),
+                }),
+                _ => Err(ApiError::internal(
+                    "the request's transaction was taken twice",
+                )),
+            };
+        }
+        let pool = self
+            .pool
+            .ok_or_else(|| ApiError::internal("AppState missing"))?;
+        Ok(Tx {
+            tx: pool.begin().await?,
+            shared: None,
+        })
+    }
+}
+
+impl FromRequest for TxStart {
     type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let shared = req.extensions().get::<Shared>().cloned();
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        Box::pin(async move {
-            if let Some(shared) = shared {
-                let taken = std::mem::take(&mut *shared.0.borrow_mut());
-                if let Slot::Ready(tx) = taken {
-                    return Ok(Tx {
-                        tx,
-                        shared: Some(shared),
-                    });
-                }
-                return Err(ApiError::internal(
-                    "the request's transaction was taken twice",
-                ));
-            }
-            let state = state.ok_or_else(|| ApiError::internal("AppState missing"))?;
-            Ok(Tx {
-                tx: state.pool.begin().await?,
-                shared: None,
-            })
-        })
+        std::future::ready(Ok(TxStart {
+            pool: req
+                .app_data::<web::Data<AppState>>()
+                .map(|s| s.pool.clone()),
+            shared: req.extensions().get::<Shared>().cloned(),
+        }))
     }
 }

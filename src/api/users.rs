@@ -3,7 +3,7 @@
 use crate::api::accounts::{create_user, parse_account};
 use crate::api::json::ApiJson;
 use crate::api::page::{List, PageParams};
-use crate::api::tx::Tx;
+use crate::api::tx::TxStart;
 use crate::auth::Session;
 use crate::domain::user::Role;
 use crate::error::{Problem, Result};
@@ -56,7 +56,7 @@ pub async fn create(
     state: web::Data<AppState>,
     session: Session,
     body: ApiJson<CreateUserBody>,
-    tx: Tx,
+    tx: TxStart,
 ) -> Result<HttpResponse> {
     let caller = session.0;
     caller.require_admin()?;
@@ -129,7 +129,8 @@ pub async fn list(
     security(("bearer" = []))
 )]
 #[post("/users/{id}/disable")]
-pub async fn disable(session: Session, id: web::Path<Uuid>, mut tx: Tx) -> Result<HttpResponse> {
+pub async fn disable(session: Session, id: web::Path<Uuid>, tx: TxStart) -> Result<HttpResponse> {
+    let mut tx = tx.begin().await?;
     let user = flow::disable(&mut tx, &session.0.actor(), id.into_inner()).await?;
     tx.commit().await?;
     Ok(HttpResponse::Ok().json(user))

@@ -3,7 +3,7 @@
 
 use crate::api::json::ApiJson;
 use crate::api::page::{Cursor, List, PageParams, cut_page};
-use crate::api::tx::Tx;
+use crate::api::tx::TxStart;
 use crate::auth::Session;
 use crate::domain::whitelist::{WhitelistAction, WhitelistStatus};
 use crate::error::{ApiError, Problem, Result};
@@ -135,7 +135,7 @@ pub async fn suspend(
     session: Session,
     id: web::Path<Uuid>,
     body: ApiJson<ReasonBody>,
-    tx: Tx,
+    tx: TxStart,
 ) -> Result<HttpResponse> {
     change(tx, session, id, body, WhitelistAction::Suspend).await
 }
@@ -159,7 +159,7 @@ pub async fn reinstate(
     session: Session,
     id: web::Path<Uuid>,
     body: ApiJson<ReasonBody>,
-    tx: Tx,
+    tx: TxStart,
 ) -> Result<HttpResponse> {
     change(tx, session, id, body, WhitelistAction::Reinstate).await
 }
@@ -183,19 +183,20 @@ pub async fn revoke(
     session: Session,
     id: web::Path<Uuid>,
     body: ApiJson<ReasonBody>,
-    tx: Tx,
+    tx: TxStart,
 ) -> Result<HttpResponse> {
     change(tx, session, id, body, WhitelistAction::Revoke).await
 }
 
 /// The body of suspend, reinstate and revoke.
 async fn change(
-    mut tx: Tx,
+    tx: TxStart,
     session: Session,
     id: web::Path<Uuid>,
     body: ApiJson<ReasonBody>,
     action: WhitelistAction,
 ) -> Result<HttpResponse> {
+    let mut tx = tx.begin().await?;
     let updated = crate::flow::whitelist::change_status(
         &mut tx,
         &session.0.actor(),

@@ -80,10 +80,10 @@ pub async fn by_id(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Use
     .await
 }
 
-pub async fn password_hash(pool: &PgPool, id: Uuid) -> sqlx::Result<String> {
+pub async fn password_hash<'c>(conn: impl PgExecutor<'c>, id: Uuid) -> sqlx::Result<String> {
     sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
         .bind(id)
-        .fetch_one(pool)
+        .fetch_one(conn)
         .await
 }
 
@@ -186,10 +186,10 @@ pub async fn create_session(
     .await
 }
 
-pub async fn delete_session(pool: &PgPool, session_id: Uuid) -> sqlx::Result<()> {
+pub async fn delete_session<'c>(conn: impl PgExecutor<'c>, session_id: Uuid) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM sessions WHERE id = $1")
         .bind(session_id)
-        .execute(pool)
+        .execute(conn)
         .await?;
     Ok(())
 }
