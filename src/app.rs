@@ -9,31 +9,35 @@ use crate::gate::Gate;
 use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
-use actix_web::body::MessageBody;
-use actix_web::dev::{ResourceDef, Server, ServiceRequest, ServiceResponse};
-use actix_web::http::Method;
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::{Next, from_fn};
+use actix_web::dev::{ResourceDef, Server};
+use actix_web::http::header;
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpServer, web};
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
 use utoipa_swagger_ui::SwaggerUi;
 
 /// Connects lazily, so the server starts (and `/readyz` reports) while the database is
 /// away; a request waits at most `db_acquire_timeout` for a connection, then gets 503.
+///
+/// JIT is off for the pool's sessions: PostgreSQL compiles any query whose estimated cost
+/// passes `jit_above_cost`, such as the dashboard's aggregates over a season, and at this
+/// size the compiling took up to half a second for a query that runs in milliseconds.
 pub fn pool(settings: &Settings, url: &str) -> anyhow::Result<PgPool> {
+    let options: PgConnectOptions = url.parse()?;
+    let options = options.options([("jit", "off")]);
     Ok(PgPoolOptions::new()
         .max_connections(settings.db_max_connections)
         .min_connections(0)
         .acquire_timeout(settings.db_acquire_timeout)
         .idle_timeout(Duration::from_secs(300))
         .test_before_acquire(true)
-        .connect_lazy(url)?)
+        .connect_lazy_with(options))
 }
 
 pub struct Application {
@@ -52,7 +56,7 @@ impl Application {
         let gate = Gate::start(pool.clone(), metrics.clone()).await;
         let state = AppState {
             pool,
-            hasher: Hasher::new(settings.hash_concurrency),
+            hasher: Hasher::new(settings.hash_concurrency).with_metrics(metrics.clone()),
             gate,
             metrics,
             settings: Arc::new(settings),
@@ -72,6 +76,7 @@ impl Application {
                 .split_for_parts();
             let openapi = crate::openapi::finish(openapi);
             let routes = Arc::new(route_table(&openapi));
+            data.metrics.routes(served_routes(&openapi));
             app.app_data(web::PayloadConfig::new(api::json::BODY_LIMIT))
                 .app_data(
                     web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()),
@@ -97,7 +102,7 @@ impl Application {
                     async move { unmatched(&routes, &req) }
                 }))
                 .wrap(from_fn(crate::idempotency::middleware))
-                .wrap(from_fn(observe))
+                .wrap(from_fn(crate::observe::middleware))
                 .wrap(cors_layer(&cors))
         })
         .listen(listener)?
@@ -159,6 +164,26 @@ fn route_table(openapi: &utoipa::openapi::OpenApi) -> Vec<(ResourceDef, String)>
         .collect()
 }
 
+/// Each documented (method, path), for the metrics' per-route handles.
+fn served_routes(openapi: &utoipa::openapi::OpenApi) -> Vec<(&'static str, &str)> {
+    let mut out = Vec::new();
+    for (path, item) in &openapi.paths.paths {
+        let json = serde_json::to_value(item).unwrap_or_default();
+        for (key, method) in [
+            ("get", "GET"),
+            ("post", "POST"),
+            ("put", "PUT"),
+            ("patch", "PATCH"),
+            ("delete", "DELETE"),
+        ] {
+            if json.get(key).is_some() {
+                out.push((method, path.as_str()));
+            }
+        }
+    }
+    out
+}
+
 fn unmatched(
     routes: &[(ResourceDef, String)],
     req: &HttpRequest,
@@ -168,49 +193,4 @@ fn unmatched(
         Some((_, allow)) => Err(ApiError::method_not_allowed(allow.as_str()).into()),
         None => Err(ApiError::not_found().into()),
     }
-}
-
-/// Logs each request by route template (never its headers), counts it, and marks
-/// API answers `Cache-Control: no-store`.
-async fn observe(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> actix_web::Result<ServiceResponse<impl MessageBody>> {
-    let start = Instant::now();
-    let metrics = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.metrics.clone());
-    let api = req.path().starts_with("/v1");
-    let mut res = next.call(req).await?;
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let status = res.status().as_u16();
-    // actix accepts any method token; counting each one seen would let anyone grow the map.
-    let method = match *res.request().method() {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::OPTIONS => "OPTIONS",
-        _ => "other",
-    };
-    if let Some(m) = metrics {
-        m.record_request(method, &route, status);
-    }
-    tracing::info!(
-        method,
-        route,
-        status,
-        ms = start.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
-    if api {
-        res.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    Ok(res)
 }

@@ -14,6 +14,7 @@ pub mod flow;
 pub mod gate;
 pub mod idempotency;
 pub mod metrics;
+pub mod observe;
 pub mod openapi;
 pub mod pgboot;
 pub mod state;

@@ -20,11 +20,14 @@ pub async fn healthz() -> HttpResponse {
     tag = "platform",
     responses(
         (status = 200, description = "The database answers: `{\"status\": \"ready\"}`", body = crate::openapi::Probe),
-        (status = 503, description = "`unavailable`: the database does not answer within 2 seconds", body = Problem),
+        (status = 503, description = "`unavailable`: the database does not answer within 2 seconds, or the gate has not loaded its state yet", body = Problem),
     )
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
+    if !state.gate.loaded() {
+        return Err(ApiError::unavailable());
+    }
     let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
     match tokio::time::timeout(Duration::from_secs(2), ping).await {
         Ok(Ok(_)) => Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))),

@@ -8,6 +8,7 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, LazyLock};
 use tokio::sync::Semaphore;
 
@@ -81,10 +82,80 @@ fn argon2() -> Argon2<'static> {
 }
 
 /// Runs password hashing off the async workers, at most `permits` at once.
+/// Counts one in a gauge while it lives (also when the request is dropped meanwhile).
+struct Mark<'a>(Option<&'a AtomicI64>);
+
+impl<'a> Mark<'a> {
+    fn new(gauge: Option<&'a AtomicI64>) -> Self {
+        if let Some(g) = gauge {
+            g.fetch_add(1, Ordering::Relaxed);
+        }
+        Self(gauge)
+    }
+}
+
+impl Drop for Mark<'_> {
+    fn drop(&mut self) {
+        if let Some(g) = self.0 {
+            g.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A job for the hashing threads.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Threads that live as long as the hasher and run one hash at a time each. Argon2 takes
+/// 19 MiB per hash: on short-lived blocking-pool threads each new thread got its own
+/// malloc arena and kept its 19 MiB there, and a login storm grew the process by hundreds
+/// of megabytes. A fixed set of threads keeps it to one buffer per thread.
+struct Threads {
+    jobs: std::sync::Mutex<std::sync::mpsc::Sender<Job>>,
+}
+
+impl Threads {
+    fn start(n: usize) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..n {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    loop {
+                        // The lock is held only while waiting for the next job.
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            // The hasher is gone.
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password hashing thread");
+            }
+        }
+        Self {
+            jobs: std::sync::Mutex::new(tx),
+        }
+    }
+
+    fn send(&self, job: Job) -> bool {
+        self.jobs.lock().is_ok_and(|tx| tx.send(job).is_ok())
+    }
+}
+
 #[derive(Clone)]
 pub struct Hasher {
+    threads: Arc<Threads>,
     permits: Arc<Semaphore>,
     dummy_hash: Arc<str>,
+    /// Where the queue is reported (`password_hashes_running`/`_waiting`), when it is.
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl Hasher {
@@ -96,23 +167,60 @@ impl Hasher {
             .expect("hashing works")
             .to_string();
         Self {
+            threads: Arc::new(Threads::start(concurrency.max(1))),
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             dummy_hash: dummy.into(),
+            metrics: None,
         }
+    }
+
+    /// Reports the hashing queue in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Argon2 hashes per second with `threads` hashing at once for `seconds`: what the
+    /// machine can do, for comparing the login rate against (`moments-gate hash-bench`).
+    pub fn rate(threads: usize, seconds: f64) -> f64 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(seconds);
+        let start = std::time::Instant::now();
+        let done: usize = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads.max(1))
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut n = 0;
+                        while std::time::Instant::now() < deadline {
+                            let _ = argon2().hash_password(b"a fine long passphrase");
+                            n += 1;
+                        }
+                        n
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap_or(0)).sum()
+        });
+        done as f64 / start.elapsed().as_secs_f64()
     }
 
     async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| ApiError::internal("hasher closed"))?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(ApiError::internal)
+        let waiting = Mark::new(self.metrics.as_deref().map(|m| &m.hash_waiting));
+        let permit = self.permits.acquire().await;
+        drop(waiting);
+        let _permit = permit.map_err(|_| ApiError::internal("hasher closed"))?;
+        let _running = Mark::new(self.metrics.as_deref().map(|m| &m.hash_running));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        if !self.threads.send(job) {
+            return Err(ApiError::internal("the password hashing threads are gone"));
+        }
+        rx.await
+            .map_err(|_| ApiError::internal("a password hashing thread failed"))
     }
 
     pub async fn hash(&self, password: &NewPassword) -> Result<String> {

@@ -189,11 +189,21 @@ impl Gate {
     }
 
     async fn reload(&self, pool: &PgPool) -> sqlx::Result<()> {
+        let started = std::time::Instant::now();
         let fresh = State::load(pool).await?;
         *self.write() = fresh;
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.metrics.gate_reloads.fetch_add(1, Ordering::Relaxed);
+        self.metrics
+            .gate_reload_us
+            .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        self.metrics.gate_refreshed();
         Ok(())
+    }
+
+    /// Whether the cache has been loaded whole at least once (`/readyz` waits for it).
+    pub fn loaded(&self) -> bool {
+        self.metrics.gate_reloads.load(Ordering::Relaxed) > 0
     }
 
     /// Re-reads the rows named by `payloads` (each once), applying each change as it is read.
@@ -208,6 +218,7 @@ impl Gate {
             let mut s = self.write();
             change.apply(&mut s);
             self.generation.fetch_add(1, Ordering::SeqCst);
+            self.metrics.gate_refreshed();
         }
         Ok(())
     }

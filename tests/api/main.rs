@@ -11,6 +11,7 @@ mod fixtures;
 mod gate;
 mod helpers;
 mod openapi;
+mod operator;
 mod platform;
 mod seasons;
 mod whitelist;
