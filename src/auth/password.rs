@@ -105,10 +105,9 @@ impl Drop for Mark<'_> {
 /// A job for the hashing threads.
 type Job = Box<dyn FnOnce() + Send>;
 
-/// Threads that live as long as the hasher and run one hash at a time each. Argon2 takes
-/// 19 MiB per hash: on short-lived blocking-pool threads each new thread got its own
-/// malloc arena and kept its 19 MiB there, and a login storm grew the process by hundreds
-/// of megabytes. A fixed set of threads keeps it to one buffer per thread.
+/// Threads that live as long as the hasher and run one hash at a time each, so hashing
+/// never creates threads of its own. (Argon2 takes 19 MiB per hash; the bench still shows
+/// resident memory growing during a login storm, see README "Benchmarks".)
 struct Threads {
     jobs: std::sync::Mutex<std::sync::mpsc::Sender<Job>>,
 }
