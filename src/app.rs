@@ -14,8 +14,8 @@ use actix_web::body::BoxBody;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ResourceDef, Server, ServiceRequest, ServiceResponse};
 use actix_web::http::ConnectionType;
-use actix_web::http::Method;
-use actix_web::http::header::{self, HeaderValue};
+
+use actix_web::http::header;
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpRequest, HttpServer, web};
 use sqlx::PgPool;
@@ -23,7 +23,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
 use utoipa_swagger_ui::SwaggerUi;
@@ -51,6 +51,10 @@ pub fn pool(settings: &Settings, url: &str) -> anyhow::Result<PgPool> {
         ("tcp_keepalives_idle", "10".to_owned()),
         ("tcp_keepalives_interval", "5".to_owned()),
         ("tcp_keepalives_count", "3".to_owned()),
+        // JIT off: PostgreSQL compiles any query whose estimated cost passes
+        // `jit_above_cost`, such as the dashboard's aggregates over a season, and at scale
+        // the compiling took up to half a second for a query that runs in milliseconds.
+        ("jit", "off".to_owned()),
     ]);
     Ok(PgPoolOptions::new()
         .max_connections(settings.db_max_connections)
@@ -109,7 +113,7 @@ impl Application {
         let state = AppState {
             limits,
             pool,
-            hasher: Hasher::new(settings.hash_concurrency),
+            hasher: Hasher::new(settings.hash_concurrency).with_metrics(metrics.clone()),
             gate,
             metrics,
             settings: Arc::new(settings),
@@ -132,6 +136,7 @@ impl Application {
                 .split_for_parts();
             let openapi = crate::openapi::finish(openapi);
             let routes = Arc::new(route_table(&openapi));
+            data.metrics.routes(served_routes(&openapi));
             app.app_data(web::PayloadConfig::new(api::json::BODY_LIMIT))
                 .app_data(
                     web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()),
@@ -163,7 +168,7 @@ impl Application {
                 .wrap(from_fn(deadline))
                 .wrap(from_fn(api::screen::query))
                 .wrap(from_fn(guard))
-                .wrap(from_fn(observe))
+                .wrap(from_fn(crate::observe::middleware))
                 .wrap(cors_layer(&cors))
         })
         .listen(listener)?
@@ -339,6 +344,26 @@ fn route_table(openapi: &utoipa::openapi::OpenApi) -> Vec<(ResourceDef, String)>
         .collect()
 }
 
+/// Each documented (method, path), for the metrics' per-route handles.
+fn served_routes(openapi: &utoipa::openapi::OpenApi) -> Vec<(&'static str, &str)> {
+    let mut out = Vec::new();
+    for (path, item) in &openapi.paths.paths {
+        let json = serde_json::to_value(item).unwrap_or_default();
+        for (key, method) in [
+            ("get", "GET"),
+            ("post", "POST"),
+            ("put", "PUT"),
+            ("patch", "PATCH"),
+            ("delete", "DELETE"),
+        ] {
+            if json.get(key).is_some() {
+                out.push((method, path.as_str()));
+            }
+        }
+    }
+    out
+}
+
 fn unmatched(
     routes: &[(ResourceDef, String)],
     req: &HttpRequest,
@@ -348,49 +373,4 @@ fn unmatched(
         Some((_, allow)) => Err(ApiError::method_not_allowed(allow.as_str()).into()),
         None => Err(ApiError::not_found().into()),
     }
-}
-
-/// Logs each request by route template (never its headers), counts it, and marks
-/// API answers `Cache-Control: no-store`.
-async fn observe(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> actix_web::Result<ServiceResponse<impl MessageBody>> {
-    let start = Instant::now();
-    let metrics = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.metrics.clone());
-    let api = req.path().starts_with("/v1");
-    let mut res = next.call(req).await?;
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let status = res.status().as_u16();
-    // actix accepts any method token; counting each one seen would let anyone grow the map.
-    let method = match *res.request().method() {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::OPTIONS => "OPTIONS",
-        _ => "other",
-    };
-    if let Some(m) = metrics {
-        m.record_request(method, &route, status);
-    }
-    tracing::info!(
-        method,
-        route,
-        status,
-        ms = start.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
-    if api {
-        res.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    Ok(res)
 }

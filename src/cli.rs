@@ -15,37 +15,83 @@ use std::time::Duration;
 /// What `seed-demo` needs to run against a database given by `DATABASE_URL`.
 const KNOWN_PASSWORDS_FLAG: &str = "--with-known-passwords";
 
-pub const USAGE: &str = "\
-usage: moments-gate [COMMAND]
-
-commands:
-  serve                      run the API (default)
-  migrate                    apply database migrations and exit
-  create-admin EMAIL [NAME]  create an admin; the password is read from ADMIN_PASSWORD
-                             or from the first line of standard input
-  seed-demo                  load demo data: 618 and Double 11 seasons, brands, users
-                             of every role, applications in every status (adds only
-                             what is missing; safe to run again). Its logins share a
-                             published password: with DATABASE_URL set it needs
-                             --with-known-passwords
-
-environment:
-  DATABASE_URL               PostgreSQL to use; unset: start a local one under .pgdata/
-                             (`serve` then loads the demo data into it once)
-  BIND                       address to listen on (default 127.0.0.1:8080)
+/// Every setting read from the environment, shown under each command's `--help`.
+pub const ENVIRONMENT: &str = "\
+Environment:
+  DATABASE_URL                 PostgreSQL to use; unset: start a local one under .pgdata/
+                               (`serve` then loads the demo data into it once)
+  BIND                         address to listen on [default: 127.0.0.1:8080]
   BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD
-                             create this admin on start if missing
-  SESSION_TTL_SECONDS        session lifetime (default 43200 = 12 hours)
-  CORS_ORIGINS               comma-separated origins allowed by CORS (default: none)
-  LOG_FORMAT=json            JSON logs (default: readable), RUST_LOG sets the level
-  GATE_MAX_STALENESS_MS      past this age of its state the gate answers 503
-                             gate_state_stale (default 3000)
-  DB_MAX_CONNECTIONS, DB_ACQUIRE_TIMEOUT_SECONDS (default 2),
-  DB_STATEMENT_TIMEOUT_MS (default 2000), DB_LOCK_TIMEOUT_MS (default 1000),
-  REQUEST_TIMEOUT_MS (default 2500), SHUTDOWN_DRAIN_MS (default 1000),
-  SHUTDOWN_GRACE_SECONDS (default 20), HOUSEKEEPING_SECONDS (default 60)
-                             see the README's configuration table
+                               create this admin on start if missing (both or neither)
+  ADMIN_PASSWORD               create-admin: the new admin's password (else read from stdin)
+  SESSION_TTL_SECONDS          session lifetime [default: 43200 = 12 hours]
+  CORS_ORIGINS                 comma-separated origins allowed by CORS [default: none]
+  HASH_CONCURRENCY             password hashes running at once [default: half the CPUs]
+  ANON_RATE_PER_MINUTE         sign-ups and sign-ins per client address and minute [default: 30]
+  PASSWORD_CHANGES_PER_HOUR    password changes per account and hour [default: 6]
+  DB_MAX_CONNECTIONS           database pool size [default: 20]
+  DB_ACQUIRE_TIMEOUT_SECONDS   wait for a pooled connection before answering 503 [default: 2]
+  DB_STATEMENT_TIMEOUT_MS      statement_timeout of request connections [default: 2000]
+  DB_LOCK_TIMEOUT_MS           lock_timeout of request connections [default: 1000]
+  REQUEST_TIMEOUT_MS           a request unanswered by then gets 503 [default: 2500]
+  GATE_MAX_STALENESS_MS        past this age of its state the gate answers 503
+                               gate_state_stale [default: 3000]
+  SHUTDOWN_DRAIN_MS            on SIGTERM, serve with /readyz 503 this long [default: 1000]
+  SHUTDOWN_GRACE_SECONDS       then give requests in flight this long [default: 20]
+  HOUSEKEEPING_SECONDS         how often to sweep expired rows [default: 60]
+  WORKERS                      HTTP worker threads [default: CPU count]
+  LOG_FORMAT=json              JSON logs, one object a line [default: readable]
+  RUST_LOG                     log filter [default: info,sqlx=warn,actix_server=warn]
+  PGBOOT_DIR, PG_BIN           where the local cluster lives [default: .pgdata/]; where its
+                               programs are [default: found on PATH or /usr/lib/postgresql]
 ";
+
+/// Whitelist, approval flow and serving gate for WeChat Moments ads that lead into Tmall
+/// stores.
+#[derive(Debug, clap::Parser)]
+#[command(name = "moments-gate", version, propagate_version = true, after_help = ENVIRONMENT)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Run the API (the default when no command is given)
+    #[command(after_help = ENVIRONMENT)]
+    Serve,
+    /// Apply database migrations and exit
+    #[command(after_help = ENVIRONMENT)]
+    Migrate,
+    /// Create an admin; the password is read from ADMIN_PASSWORD or the first line of
+    /// standard input. Changes nothing when a user with this email exists.
+    #[command(after_help = ENVIRONMENT)]
+    CreateAdmin {
+        /// The admin's email (their login)
+        email: String,
+        /// The admin's display name
+        #[arg(default_value = "Administrator")]
+        name: String,
+    },
+    /// Load demo data: 618 and Double 11 seasons, brands, users of every role,
+    /// applications in every status (adds only what is missing; safe to run again)
+    #[command(after_help = ENVIRONMENT)]
+    SeedDemo {
+        /// Its logins share a published password: required when DATABASE_URL is set
+        #[arg(long)]
+        with_known_passwords: bool,
+    },
+    /// Print how many argon2 password hashes per second this machine makes (bench/)
+    #[command(hide = true)]
+    HashBench {
+        /// How long to hash for
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// Threads hashing at once [default: CPU count, as HASH_CONCURRENCY]
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+}
 
 pub const LOCAL_DATABASE: &str = "moments_gate";
 
@@ -54,7 +100,14 @@ pub fn init_tracing(json: bool) {
         .unwrap_or_else(|_| "info,sqlx=warn,actix_server=warn".into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = if json {
-        builder.json().try_init()
+        // One object a line, the event's fields at the top level (method, route, status,
+        // ms, …) and the request's span (request_id) beside them.
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
     } else {
         builder.compact().try_init()
     };
@@ -146,15 +199,10 @@ pub async fn ensure_admin(
     Ok(true)
 }
 
-pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
-    let command = args.first().map(String::as_str).unwrap_or("serve");
-    match command {
-        "-h" | "--help" | "help" => {
-            print!("{USAGE}");
-            Ok(())
-        }
-        "serve" => serve().await,
-        "migrate" => {
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve().await,
+        Command::Migrate => {
             let settings = Settings::from_env()?;
             init_tracing(settings.log_json);
             let (url, _pg) = database(&settings).await?;
@@ -163,13 +211,10 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        "create-admin" => {
+        Command::CreateAdmin { email, name } => {
             let settings = Settings::from_env()?;
             init_tracing(settings.log_json);
-            let email = args
-                .get(1)
-                .context("usage: moments-gate create-admin EMAIL [NAME]")?;
-            let name = args.get(2).map_or("Administrator", String::as_str);
+            let (email, name) = (&email, name.as_str());
             let password = match std::env::var("ADMIN_PASSWORD") {
                 Ok(p) => p,
                 Err(_) => {
@@ -192,10 +237,12 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        "seed-demo" => {
+        Command::SeedDemo {
+            with_known_passwords,
+        } => {
             let settings = Settings::from_env()?;
             init_tracing(settings.log_json);
-            let allowed = args.get(1).is_some_and(|a| a == KNOWN_PASSWORDS_FLAG);
+            let allowed = with_known_passwords;
             if settings.database_url.is_some() && !allowed {
                 anyhow::bail!(
                     "seed-demo creates an admin and reviewers whose password is published \
@@ -213,9 +260,12 @@ pub async fn run(args: Vec<String>) -> anyhow::Result<()> {
             demo::print_logins(&demo::present_logins(&pool).await?);
             Ok(())
         }
-        other => {
-            eprint!("unknown command {other:?}\n\n{USAGE}");
-            std::process::exit(2);
+        Command::HashBench { seconds, threads } => {
+            let threads = threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+            let rate = tokio::task::spawn_blocking(move || Hasher::rate(threads, seconds)).await?;
+            println!("{rate:.1}");
+            Ok(())
         }
     }
 }

@@ -40,6 +40,10 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(required = false)]
     pub errors: Vec<FieldError>,
+    /// The request's id (`X-Request-Id`, given or made), to find its log lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, example = "3f9a0c1b2d4e-1a")]
+    pub instance: Option<String>,
 }
 
 /// Boxed so that `Result<T, ApiError>` stays small.
@@ -237,6 +241,7 @@ impl ApiError {
             detail: self.0.detail.clone(),
             code: self.0.code.to_string(),
             errors: self.0.errors.clone(),
+            instance: crate::observe::request_id(),
         }
     }
 }
@@ -262,7 +267,12 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         if let Some(internal) = &self.0.internal {
-            tracing::error!(code = %self.0.code, cause = %internal, "request failed");
+            tracing::error!(
+                code = %self.0.code,
+                cause = %internal,
+                request_id = crate::observe::request_id().unwrap_or_default(),
+                "request failed"
+            );
         }
         let mut res = HttpResponse::build(self.0.status);
         res.content_type("application/problem+json");

@@ -16,6 +16,7 @@ pub mod gate;
 pub mod housekeeping;
 pub mod idempotency;
 pub mod metrics;
+pub mod observe;
 pub mod openapi;
 pub mod pgboot;
 pub mod state;

@@ -2,6 +2,6 @@
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    moments_gate::cli::run(args).await
+    let cli = <moments_gate::cli::Cli as clap::Parser>::parse();
+    moments_gate::cli::run(cli).await
 }

@@ -86,6 +86,7 @@ pub async fn check(
     authorize(&caller)?;
     let at = parse_at(q.at.as_deref())?;
     let (verdict, age) = state.gate.check(&state.pool, id.into_inner(), at).await?;
+    state.metrics.count_reason(verdict.reason);
     if verdict.reason == Reason::NotFound {
         return Err(ApiError::not_found());
     }
@@ -159,6 +160,9 @@ pub async fn batch(
         .map(|c| (c.campaign_id, c.at.unwrap_or(now)))
         .collect();
     let (results, age) = state.gate.check_many(&state.pool, &checks).await?;
+    state
+        .metrics
+        .count_reasons(results.iter().map(|v| v.reason));
     Ok(HttpResponse::Ok()
         .insert_header((AGE_HEADER, age.as_millis().to_string()))
         .json(BatchAnswer { results }))

@@ -21,7 +21,7 @@ pub async fn healthz() -> HttpResponse {
     tag = "platform",
     responses(
         (status = 200, description = "The database answers: `{\"status\": \"ready\"}`", body = crate::openapi::Probe),
-        (status = 503, description = "`unavailable`: the database is known to be away, does not answer within 2 seconds, or the instance is draining before it stops", body = Problem),
+        (status = 503, description = "`unavailable`: the database is known to be away, does not answer within 2 seconds, the instance is draining before it stops, or the gate has not loaded its state yet", body = Problem),
     )
 )]
 #[get("/readyz")]
@@ -29,7 +29,8 @@ pub async fn readyz(
     state: web::Data<AppState>,
     lifecycle: Option<web::Data<Lifecycle>>,
 ) -> Result<HttpResponse> {
-    if lifecycle.is_some_and(|l| l.draining()) || !state.gate.database_up() {
+    if lifecycle.is_some_and(|l| l.draining()) || !state.gate.database_up() || !state.gate.loaded()
+    {
         return Err(ApiError::unavailable());
     }
     let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);

@@ -8,7 +8,7 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use tokio::sync::Semaphore;
 
@@ -133,6 +133,28 @@ pub struct Hasher {
     waiting: Arc<AtomicUsize>,
     max_waiting: usize,
     dummy_hash: Arc<str>,
+    /// Where the queue is reported (`password_hashes_running`/`_waiting`), when it is.
+    metrics: Option<Arc<crate::metrics::Metrics>>,
+}
+
+/// Counts one in a gauge while it lives (also when the request is dropped meanwhile).
+struct Mark<'a>(Option<&'a AtomicI64>);
+
+impl<'a> Mark<'a> {
+    fn new(gauge: Option<&'a AtomicI64>) -> Self {
+        if let Some(g) = gauge {
+            g.fetch_add(1, Ordering::Relaxed);
+        }
+        Self(gauge)
+    }
+}
+
+impl Drop for Mark<'_> {
+    fn drop(&mut self) {
+        if let Some(g) = self.0 {
+            g.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Hashes that may wait for a turn, by default.
@@ -169,7 +191,37 @@ impl Hasher {
             waiting: Arc::new(AtomicUsize::new(0)),
             max_waiting,
             dummy_hash: dummy.into(),
+            metrics: None,
         }
+    }
+
+    /// Reports the hashing queue in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Argon2 hashes per second with `threads` hashing at once for `seconds`: what the
+    /// machine can do, for comparing the login rate against (`moments-gate hash-bench`).
+    pub fn rate(threads: usize, seconds: f64) -> f64 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(seconds);
+        let start = std::time::Instant::now();
+        let done: usize = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads.max(1))
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut n = 0;
+                        while std::time::Instant::now() < deadline {
+                            let _ = argon2().hash_password(b"a fine long passphrase");
+                            n += 1;
+                        }
+                        n
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap_or(0)).sum()
+        });
+        done as f64 / start.elapsed().as_secs_f64()
     }
 
     async fn blocking<T: Send + 'static>(
@@ -186,12 +238,15 @@ impl Hasher {
             )
             .with_retry_after(1));
         }
+        let gauge = Mark::new(self.metrics.as_deref().map(|m| &m.hash_waiting));
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| ApiError::internal("hasher closed"))?;
         drop(waiting);
+        drop(gauge);
+        let _running = Mark::new(self.metrics.as_deref().map(|m| &m.hash_running));
         tokio::task::spawn_blocking(f)
             .await
             .map_err(ApiError::internal)

@@ -296,12 +296,22 @@ impl Gate {
     }
 
     async fn reload(&self, l: &mut PgListener) -> sqlx::Result<()> {
+        let started = std::time::Instant::now();
         let conn = l.acquire().await?;
         let fresh = State::load(conn).await?;
         *self.write() = fresh;
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.metrics.gate_reloads.fetch_add(1, Ordering::Relaxed);
+        self.metrics
+            .gate_reload_us
+            .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        self.metrics.gate_refreshed();
         Ok(())
+    }
+
+    /// Whether the cache has been loaded whole at least once (`/readyz` waits for it).
+    pub fn loaded(&self) -> bool {
+        self.metrics.gate_reloads.load(Ordering::Relaxed) > 0
     }
 
     /// Re-reads the rows named by `payloads` (each once), applying each change as it is read.
@@ -314,6 +324,7 @@ impl Gate {
             let mut s = self.write();
             change.apply(&mut s);
             self.generation.fetch_add(1, Ordering::SeqCst);
+            self.metrics.gate_refreshed();
         }
         Ok(())
     }

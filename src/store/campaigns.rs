@@ -16,21 +16,52 @@ pub struct CampaignFilter {
     pub state: Option<CampaignState>,
 }
 
-/// The derived state of campaign row `c`; precedence as in `CampaignState::derive`.
+/// Campaign `c`'s active whitelist entry as `wl` (its columns null when there is none).
+/// At most one entry per (brand, season) is not revoked (`whitelist_one_open_per_brand_season`),
+/// so the join never repeats a campaign. A join rather than `EXISTS` in the select list:
+/// the planner turns such an `EXISTS` into a hashed subplan that reads every active entry
+/// once per query, even for one page; a join is probed per row for a page and hashed for
+/// the dashboard's counts.
+macro_rules! with_whitelist {
+    () => {
+        " LEFT JOIN whitelist_entries wl ON wl.brand_id = c.brand_id \
+         AND wl.season_id = c.season_id AND wl.status = 'active'"
+    };
+}
+
+/// The derived state of campaign row `c` joined `with_whitelist!`; precedence as in
+/// `CampaignState::derive`.
 macro_rules! state_sql {
     () => {
         "(CASE WHEN now() >= c.ends_at THEN 'ended' \
-         WHEN NOT EXISTS (SELECT 1 FROM whitelist_entries w WHERE w.brand_id = c.brand_id \
-           AND w.season_id = c.season_id AND w.status = 'active') THEN 'halted' \
+         WHEN wl.id IS NULL THEN 'halted' \
          WHEN c.paused THEN 'paused' \
          WHEN now() < c.starts_at THEN 'scheduled' \
          ELSE 'live' END)"
     };
 }
 
-/// The derived state of campaign row `c` (the table aliased `c`), for queries built at run
-/// time, such as the dashboard's counts by state.
+/// The rows of `c` (joined `with_whitelist!`) in `state`: the same precedence as
+/// `state_sql!`, written so that the conditions on the campaign's own columns can be
+/// checked before the whitelist is probed.
+fn state_condition(state: CampaignState) -> &'static str {
+    match state {
+        CampaignState::Ended => " AND now() >= c.ends_at",
+        CampaignState::Halted => " AND now() < c.ends_at AND wl.id IS NULL",
+        CampaignState::Paused => " AND now() < c.ends_at AND c.paused AND wl.id IS NOT NULL",
+        CampaignState::Scheduled => {
+            " AND now() < c.starts_at AND now() < c.ends_at AND NOT c.paused AND wl.id IS NOT NULL"
+        }
+        CampaignState::Live => {
+            " AND c.starts_at <= now() AND now() < c.ends_at AND NOT c.paused AND wl.id IS NOT NULL"
+        }
+    }
+}
+
+/// `state_sql!`, for queries built at run time, such as the dashboard's counts by state.
 pub const STATE_SQL: &str = state_sql!();
+/// `with_whitelist!`, likewise.
+pub const WITH_WHITELIST: &str = with_whitelist!();
 
 macro_rules! columns {
     () => {
@@ -43,7 +74,13 @@ macro_rules! columns {
     };
 }
 
-const SELECT: &str = concat!("SELECT ", columns!(), " FROM campaigns c WHERE true");
+const SELECT: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM campaigns c",
+    with_whitelist!(),
+    " WHERE true"
+);
 
 /// Inserts a running campaign (the approval's caller writes the audit event).
 pub async fn insert(
@@ -59,7 +96,8 @@ pub async fn insert(
         "WITH c AS (INSERT INTO campaigns (id, application_id, brand_id, season_id, title, \
          starts_at, ends_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *) SELECT ",
         columns!(),
-        " FROM c"
+        " FROM c",
+        with_whitelist!()
     ))
     .bind(Uuid::new_v4())
     .bind(application_id)
@@ -103,8 +141,7 @@ pub async fn list(
         qb.push(" AND c.brand_id = ").push_bind(b);
     }
     if let Some(st) = f.state {
-        qb.push(concat!(" AND ", state_sql!(), " = "))
-            .push_bind(st.as_str());
+        qb.push(state_condition(st));
     }
     scope.push(&mut qb, "c.brand_id");
     fetch_page(qb, pool, ("c.created_at", "c.id"), page, |c: &Campaign| {
@@ -123,7 +160,8 @@ pub async fn set_paused(
         "WITH c AS (UPDATE campaigns SET paused = NOT paused, updated_at = now() \
          WHERE id = $1 AND paused = $2 RETURNING *) SELECT ",
         columns!(),
-        " FROM c"
+        " FROM c",
+        with_whitelist!()
     ))
     .bind(id)
     .bind(from)

@@ -1,7 +1,7 @@
 //! The dashboard's figures, each computed by the database with aggregates: one query per
 //! block, run by the caller inside one read-only snapshot so the blocks agree.
 
-use super::campaigns::STATE_SQL;
+use super::campaigns::{STATE_SQL, WITH_WHITELIST};
 use serde::Serialize;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use utoipa::ToSchema;
@@ -93,38 +93,26 @@ pub struct Summary {
     pub review: ReviewFigures,
 }
 
-#[derive(sqlx::FromRow)]
-struct ApplicationRow {
-    #[sqlx(flatten)]
-    counts: ApplicationCounts,
-    #[sqlx(flatten)]
-    review: ReviewFigures,
-}
+/// Applications by status from `application_counts` (kept by a trigger in the same
+/// transaction as every change), so no application row is read to count them.
+const COUNTS: &str = "SELECT \
+    coalesce(sum(n) FILTER (WHERE status = 'draft'), 0)::int8 AS draft, \
+    coalesce(sum(n) FILTER (WHERE status = 'submitted'), 0)::int8 AS submitted, \
+    coalesce(sum(n) FILTER (WHERE status = 'in_review'), 0)::int8 AS in_review, \
+    coalesce(sum(n) FILTER (WHERE status = 'changes_requested'), 0)::int8 AS changes_requested, \
+    coalesce(sum(n) FILTER (WHERE status = 'approved'), 0)::int8 AS approved, \
+    coalesce(sum(n) FILTER (WHERE status = 'rejected'), 0)::int8 AS rejected, \
+    coalesce(sum(n) FILTER (WHERE status = 'withdrawn'), 0)::int8 AS withdrawn \
+    FROM application_counts a WHERE true";
 
-const APPLICATIONS: &str = "SELECT \
-    count(*) FILTER (WHERE a.status = 'draft') AS draft, \
-    count(*) FILTER (WHERE a.status = 'submitted') AS submitted, \
-    count(*) FILTER (WHERE a.status = 'in_review') AS in_review, \
-    count(*) FILTER (WHERE a.status = 'changes_requested') AS changes_requested, \
-    count(*) FILTER (WHERE a.status = 'approved') AS approved, \
-    count(*) FILTER (WHERE a.status = 'rejected') AS rejected, \
-    count(*) FILTER (WHERE a.status = 'withdrawn') AS withdrawn, \
-    count(*) FILTER (WHERE a.status IN ('submitted', 'in_review')) AS pending, \
-    floor(extract(epoch FROM now() - \
-        min(a.submitted_at) FILTER (WHERE a.status IN ('submitted', 'in_review'))))::int8 \
-        AS oldest_pending_seconds, \
-    percentile_cont(0.5) WITHIN GROUP \
-        (ORDER BY extract(epoch FROM a.decided_at - a.submitted_at)::float8) \
-        FILTER (WHERE a.status IN ('approved', 'rejected', 'changes_requested')) \
-        AS median_decision_seconds, \
-    percentile_cont(0.9) WITHIN GROUP \
-        (ORDER BY extract(epoch FROM a.decided_at - a.submitted_at)::float8) \
-        FILTER (WHERE a.status IN ('approved', 'rejected', 'changes_requested')) \
-        AS p90_decision_seconds, \
-    (count(*) FILTER (WHERE a.status = 'approved'))::float8 \
-        / NULLIF(count(*) FILTER (WHERE a.status IN ('approved', 'rejected')), 0) \
-        AS approval_rate \
-    FROM applications a WHERE true";
+/// The oldest pending submit: the first entry of `applications_pending*_idx`.
+const OLDEST_PENDING: &str = "SELECT floor(extract(epoch FROM now() - min(a.submitted_at)))::int8 \
+    FROM applications a WHERE a.status IN ('submitted', 'in_review')";
+
+/// Decision times in order, read from `applications_decision_time*_idx` (whose
+/// expression this ORDER BY repeats exactly).
+const DECISION_TIMES: &str = "SELECT extract(epoch FROM a.decided_at - a.submitted_at)::float8 \
+    FROM applications a WHERE a.status IN ('approved', 'rejected', 'changes_requested')";
 
 const WHITELIST: &str = "SELECT \
     count(*) FILTER (WHERE w.status = 'active') AS active, \
@@ -139,36 +127,84 @@ fn season(qb: &mut QueryBuilder<Postgres>, column: &str, season_id: Option<Uuid>
     }
 }
 
+/// The continuous percentile `p` of the `n` decision times (as `percentile_cont`):
+/// reads the one or two values around rank `p * (n - 1)` from the index, in order.
+async fn decision_percentile(
+    conn: &mut PgConnection,
+    season_id: Option<Uuid>,
+    n: i64,
+    p: f64,
+) -> sqlx::Result<Option<f64>> {
+    if n <= 0 {
+        return Ok(None);
+    }
+    let rank = p * (n - 1) as f64;
+    let lo = rank.floor();
+    let mut qb = QueryBuilder::new(DECISION_TIMES);
+    season(&mut qb, "a.season_id", season_id);
+    qb.push(" ORDER BY (a.decided_at - a.submitted_at) OFFSET ")
+        .push_bind(lo as i64)
+        .push(" LIMIT 2");
+    let v: Vec<f64> = qb.build_query_scalar().fetch_all(&mut *conn).await?;
+    Ok(match v.as_slice() {
+        [] => None,
+        [a] => Some(*a),
+        [a, b, ..] => Some(a + (rank - lo) * (b - a)),
+    })
+}
+
 /// The summary for one season, or for all when `season_id` is `None`. Run it inside a
 /// `REPEATABLE READ` transaction so that the blocks (and `now()`) share one snapshot.
 #[tracing::instrument(skip_all, fields(season_id = ?season_id))]
 pub async fn summary(conn: &mut PgConnection, season_id: Option<Uuid>) -> sqlx::Result<Summary> {
-    let mut qb = QueryBuilder::new(APPLICATIONS);
+    let mut qb = QueryBuilder::new(COUNTS);
     season(&mut qb, "a.season_id", season_id);
-    let apps: ApplicationRow = qb.build_query_as().fetch_one(&mut *conn).await?;
+    let counts: ApplicationCounts = qb.build_query_as().fetch_one(&mut *conn).await?;
+
+    let mut qb = QueryBuilder::new(OLDEST_PENDING);
+    season(&mut qb, "a.season_id", season_id);
+    let oldest_pending_seconds: Option<i64> = qb.build_query_scalar().fetch_one(&mut *conn).await?;
+
+    let decided = counts.approved + counts.rejected + counts.changes_requested;
+    let median = decision_percentile(conn, season_id, decided, 0.5).await?;
+    let p90 = decision_percentile(conn, season_id, decided, 0.9).await?;
+    let judged = counts.approved + counts.rejected;
+    let review = ReviewFigures {
+        pending: counts.submitted + counts.in_review,
+        oldest_pending_seconds,
+        median_decision_seconds: median,
+        p90_decision_seconds: p90,
+        approval_rate: (judged > 0).then(|| counts.approved as f64 / judged as f64),
+    };
 
     let mut qb = QueryBuilder::new(WHITELIST);
     season(&mut qb, "w.season_id", season_id);
     let whitelist: WhitelistCounts = qb.build_query_as().fetch_one(&mut *conn).await?;
 
+    // Ended campaigns are counted from the index on (…, ends_at); only the others need
+    // their state derived (one whitelist probe each).
+    let mut qb = QueryBuilder::new("SELECT count(*) FROM campaigns c WHERE now() >= c.ends_at");
+    season(&mut qb, "c.season_id", season_id);
+    let ended: i64 = qb.build_query_scalar().fetch_one(&mut *conn).await?;
     let mut qb = QueryBuilder::new(format!(
         "SELECT \
          count(*) FILTER (WHERE s.state = 'scheduled') AS scheduled, \
          count(*) FILTER (WHERE s.state = 'live') AS live, \
          count(*) FILTER (WHERE s.state = 'paused') AS paused, \
          count(*) FILTER (WHERE s.state = 'halted') AS halted, \
-         count(*) FILTER (WHERE s.state = 'ended') AS ended \
-         FROM (SELECT {STATE_SQL} AS state FROM campaigns c WHERE true"
+         {ended}::int8 AS ended \
+         FROM (SELECT {STATE_SQL} AS state FROM campaigns c {WITH_WHITELIST} \
+         WHERE now() < c.ends_at"
     ));
     season(&mut qb, "c.season_id", season_id);
-    qb.push(") s");
+    qb.push(" OFFSET 0) s");
     let campaigns: CampaignCounts = qb.build_query_as().fetch_one(&mut *conn).await?;
 
     Ok(Summary {
         season_id,
-        applications: apps.counts,
+        applications: counts,
         whitelist,
         campaigns,
-        review: apps.review,
+        review,
     })
 }

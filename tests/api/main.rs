@@ -13,6 +13,7 @@ mod gate;
 mod helpers;
 mod hostile;
 mod openapi;
+mod operator;
 mod platform;
 mod seasons;
 mod whitelist;

@@ -1,0 +1,184 @@
+//! What an operator sees: request ids, /metrics, the CLI's help.
+
+use crate::helpers::{assert_problem, spawn};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+#[tokio::test]
+async fn a_request_id_is_echoed_or_made_and_named_in_problems() {
+    let app = spawn().await;
+    let res = app
+        .req(Method::GET, "/healthz", None)
+        .header("x-request-id", "edge-7f3a:1.2_b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "edge-7f3a:1.2_b");
+
+    // Too long, or with characters a log line should not carry: replaced by one of ours.
+    for bad in ["x".repeat(65), "a b".into(), "<script>".into(), "".into()] {
+        let res = app
+            .req(Method::GET, "/healthz", None)
+            .header("x-request-id", bad.as_str())
+            .send()
+            .await
+            .unwrap();
+        let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_ne!(id, bad);
+        assert!(!id.is_empty() && id.len() <= 64, "{id}");
+    }
+    let a = app.req(Method::GET, "/healthz", None).send().await.unwrap();
+    let b = app.req(Method::GET, "/healthz", None).send().await.unwrap();
+    assert_ne!(a.headers()["x-request-id"], b.headers()["x-request-id"]);
+
+    // A problem names the request it answers.
+    let res = app
+        .req(Method::GET, "/v1/me", None)
+        .header("x-request-id", "trace-401")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "trace-401");
+    let body: Value = assert_problem(res, 401, "unauthorized").await;
+    assert_eq!(body["instance"], "trace-401");
+    let res = app
+        .req(Method::GET, "/v1/nothing-here", None)
+        .send()
+        .await
+        .unwrap();
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body: Value = assert_problem(res, 404, "not_found").await;
+    assert_eq!(body["instance"], id.as_str());
+}
+
+#[tokio::test]
+async fn metrics_name_routes_by_template_with_latency_and_process_figures() {
+    let app = spawn().await;
+    let id = uuid::Uuid::new_v4();
+    for _ in 0..3 {
+        app.req(Method::GET, &format!("/v1/gate/campaigns/{id}"), None)
+            .send()
+            .await
+            .unwrap();
+    }
+    app.req(Method::GET, &format!("/v1/no/such/{id}"), None)
+        .send()
+        .await
+        .unwrap();
+    let res = app.req(Method::GET, "/metrics", None).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("{series} missing in\n{text}"))
+            .split(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{series}: not a number in\n{text}"))
+    };
+    let gate = r#"route="/v1/gate/campaigns/{id}""#;
+    assert_eq!(
+        value(&format!(
+            r#"http_requests_total{{method="GET",{gate},status="401"}}"#
+        )),
+        3.0
+    );
+    assert_eq!(
+        value(&format!(
+            r#"http_request_duration_seconds_count{{method="GET",{gate}}}"#
+        )),
+        3.0
+    );
+    assert!(text.contains("# TYPE http_request_duration_seconds histogram"));
+    assert!(text.contains("http_request_duration_seconds_bucket{"));
+    // An unknown path is one label, whatever the path.
+    assert_eq!(
+        value(r#"http_requests_total{method="GET",route="unmatched",status="404"}"#),
+        1.0
+    );
+    assert!(!text.contains(&id.to_string()), "no raw path in a label");
+    for series in [
+        "gate_checks_total",
+        r#"gate_check_reasons_total{reason="not_found"}"#,
+        "gate_cache_reloads_total",
+        "gate_state_age_seconds",
+        "db_pool_connections_in_use",
+        "db_pool_connections_idle",
+        "password_hashes_waiting",
+        "password_hashes_running",
+        "process_resident_memory_bytes",
+        "process_cpu_seconds_total",
+        "process_open_fds",
+        "process_start_time_seconds",
+    ] {
+        value(series);
+    }
+    assert!(value("gate_cache_reloads_total") >= 1.0);
+    assert!(value("process_resident_memory_bytes") > 1e6);
+    assert!(text.contains(&format!(
+        "moments_gate_build_info{{version=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION")
+    )));
+    assert!(text.trim_end().ends_with("# EOF"));
+    assert_eq!(text.matches("# EOF").count(), 1);
+}
+
+fn run(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_moments-gate"))
+        .args(args)
+        // Were a subcommand to run instead of printing help, it would fail at once.
+        .env("DATABASE_URL", "postgres://nobody:x@127.0.0.1:1/none")
+        .env("DB_ACQUIRE_TIMEOUT_SECONDS", "1")
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn every_subcommand_has_help_and_version_and_lists_the_environment() {
+    for cmd in [
+        &[][..],
+        &["serve"],
+        &["migrate"],
+        &["create-admin"],
+        &["seed-demo"],
+    ] {
+        let mut args = cmd.to_vec();
+        args.push("--help");
+        let out = run(&args);
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert!(help.contains("Usage: moments-gate"), "{args:?}: {help}");
+        for var in [
+            "DATABASE_URL",
+            "BIND",
+            "BOOTSTRAP_ADMIN_EMAIL",
+            "BOOTSTRAP_ADMIN_PASSWORD",
+            "SESSION_TTL_SECONDS",
+            "CORS_ORIGINS",
+            "HASH_CONCURRENCY",
+            "DB_MAX_CONNECTIONS",
+            "DB_ACQUIRE_TIMEOUT_SECONDS",
+            "WORKERS",
+            "LOG_FORMAT",
+            "RUST_LOG",
+            "PGBOOT_DIR",
+            "PG_BIN",
+        ] {
+            assert!(help.contains(var), "{args:?} help lists {var}");
+        }
+        let mut args = cmd.to_vec();
+        args.push("--version");
+        let out = run(&args);
+        assert!(out.status.success(), "{args:?}");
+        let version = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert!(version.starts_with("moments-gate"), "{version}");
+        assert!(
+            version.ends_with(&format!(" {}", env!("CARGO_PKG_VERSION"))),
+            "{version}"
+        );
+    }
+    let out = run(&["no-such-command"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Usage"));
+}
