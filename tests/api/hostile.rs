@@ -353,6 +353,9 @@ async fn guessable_passwords_are_refused_at_sign_up() {
         "qwertyuiopasdf",
         "momentsgate2027",
         "li.na@brand.example",
+        // From the shipped list (data/common-passwords.txt) only: zxcvbn alone takes them.
+        "adultsitesurfer",
+        "VWRDN4bbaf3nh4i",
     ] {
         let res = app
             .post(
