@@ -113,7 +113,8 @@ impl Application {
         let state = AppState {
             limits,
             pool,
-            hasher: Hasher::new(settings.hash_concurrency).with_metrics(metrics.clone()),
+            hasher: Hasher::with_queue(settings.hash_concurrency, settings.hash_queue)
+                .with_metrics(metrics.clone()),
             gate,
             metrics,
             settings: Arc::new(settings),

@@ -27,6 +27,7 @@ Environment:
   SESSION_TTL_SECONDS          session lifetime [default: 43200 = 12 hours]
   CORS_ORIGINS                 comma-separated origins allowed by CORS [default: none]
   HASH_CONCURRENCY             password hashes running at once [default: half the CPUs]
+  HASH_QUEUE                   password hashes that may wait; past that 503 overloaded [default: 64]
   ANON_RATE_PER_MINUTE         sign-ups and sign-ins per client address and minute [default: 30]
   PASSWORD_CHANGES_PER_HOUR    password changes per account and hour [default: 6]
   DB_MAX_CONNECTIONS           database pool size [default: 20]

@@ -14,6 +14,8 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// How many password hashes may run at once.
     pub hash_concurrency: usize,
+    /// How many more may wait for a turn; past that a request is answered 503 `overloaded`.
+    pub hash_queue: usize,
     pub db_max_connections: u32,
     pub db_acquire_timeout: Duration,
     pub workers: usize,
@@ -55,6 +57,7 @@ impl fmt::Debug for Settings {
             .field("session_ttl", &self.session_ttl)
             .field("cors_origins", &self.cors_origins)
             .field("hash_concurrency", &self.hash_concurrency)
+            .field("hash_queue", &self.hash_queue)
             .field("db_max_connections", &self.db_max_connections)
             .field("gate_max_staleness", &self.gate_max_staleness)
             .field("db_statement_timeout", &self.db_statement_timeout)
@@ -72,6 +75,7 @@ impl Default for Settings {
             session_ttl: Duration::from_secs(12 * 3600),
             cors_origins: Vec::new(),
             hash_concurrency: 2,
+            hash_queue: crate::auth::password::DEFAULT_QUEUE,
             db_max_connections: 20,
             // Under the 3 s every answer must come within, with room for the query.
             db_acquire_timeout: Duration::from_secs(2),
@@ -141,6 +145,7 @@ impl Settings {
                 })
                 .unwrap_or_default(),
             hash_concurrency: parse_var("HASH_CONCURRENCY")?.unwrap_or((cpus / 2).max(1)),
+            hash_queue: parse_var("HASH_QUEUE")?.unwrap_or(d.hash_queue),
             db_max_connections: parse_var("DB_MAX_CONNECTIONS")?.unwrap_or(d.db_max_connections),
             db_acquire_timeout: parse_var::<u64>("DB_ACQUIRE_TIMEOUT_SECONDS")?
                 .map_or(d.db_acquire_timeout, Duration::from_secs),

@@ -10,7 +10,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, TryAcquireError};
 
 pub const MIN_CHARS: usize = 12;
 pub const MAX_CHARS: usize = 128;
@@ -229,24 +229,29 @@ impl Hasher {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T> {
-        let ahead = self.waiting.fetch_add(1, Ordering::Relaxed);
-        let waiting = Waiting(self.waiting.clone());
-        if ahead >= self.max_waiting {
-            return Err(ApiError::new(
-                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-                Code::Overloaded,
-                "Too many sign-ins at once; retry in a moment.",
-            )
-            .with_retry_after(1));
-        }
-        let gauge = Mark::new(self.metrics.as_deref().map(|m| &m.hash_waiting));
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| ApiError::internal("hasher closed"))?;
-        drop(waiting);
-        drop(gauge);
+        // A free turn is taken at once; only a request that must wait counts against the
+        // queue's bound.
+        let _permit = match self.permits.try_acquire() {
+            Ok(permit) => permit,
+            Err(TryAcquireError::Closed) => return Err(ApiError::internal("hasher closed")),
+            Err(TryAcquireError::NoPermits) => {
+                let ahead = self.waiting.fetch_add(1, Ordering::Relaxed);
+                let _waiting = Waiting(self.waiting.clone());
+                if ahead >= self.max_waiting {
+                    return Err(ApiError::new(
+                        actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                        Code::Overloaded,
+                        "Too many sign-ins at once; retry in a moment.",
+                    )
+                    .with_retry_after(1));
+                }
+                let _gauge = Mark::new(self.metrics.as_deref().map(|m| &m.hash_waiting));
+                self.permits
+                    .acquire()
+                    .await
+                    .map_err(|_| ApiError::internal("hasher closed"))?
+            }
+        };
         let _running = Mark::new(self.metrics.as_deref().map(|m| &m.hash_running));
         tokio::task::spawn_blocking(f)
             .await
@@ -316,13 +321,32 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_answers_at_once() {
+        // A free turn is taken even with no room to wait.
         let h = Hasher::with_queue(1, 0);
+        assert!(!h.verify("whatever", None).await.unwrap());
+        // With the only turn taken and no room to wait: 503 at once.
+        let busy = h.permits.clone().try_acquire_owned().unwrap();
         let e = h.verify("whatever", None).await.unwrap_err();
         assert_eq!(e.code(), "overloaded");
         assert_eq!(h.queued(), 0);
+        // With room for one: the first waits, the second is refused, and a waiter that
+        // gives up (its request dropped) gives its place back.
         let h = Hasher::with_queue(1, 1);
-        assert!(!h.verify("whatever", None).await.unwrap());
+        let busy2 = h.permits.clone().try_acquire_owned().unwrap();
+        let waiter = tokio::spawn({
+            let h = h.clone();
+            async move { h.verify("whatever", None).await }
+        });
+        while h.queued() == 0 {
+            tokio::task::yield_now().await;
+        }
+        let e = h.verify("whatever", None).await.unwrap_err();
+        assert_eq!(e.code(), "overloaded");
+        waiter.abort();
+        assert!(waiter.await.unwrap_err().is_cancelled());
         assert_eq!(h.queued(), 0);
+        drop((busy, busy2));
+        assert!(!h.verify("whatever", None).await.unwrap());
     }
 
     #[test]

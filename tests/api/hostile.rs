@@ -368,3 +368,99 @@ async fn guessable_passwords_are_refused_at_sign_up() {
     }
     assert_eq!(app.count("SELECT count(*) FROM users").await, 0);
 }
+
+#[tokio::test]
+async fn a_full_password_hash_queue_answers_503_at_once_and_recovers() {
+    // One hash at a time and none waiting: of sign-ins sent together, those that find the
+    // hasher busy are told so at once instead of queueing behind it.
+    let app = crate::helpers::spawn_with(|s| {
+        s.hash_concurrency = 1;
+        s.hash_queue = 0;
+    })
+    .await;
+    let m = app.marketer().await;
+    let sessions = "SELECT count(*) FROM sessions";
+    let before = app.count(sessions).await;
+    let answers = futures_util::future::join_all(
+        (0..12).map(|_| app.login(&m.email, crate::helpers::PASSWORD)),
+    )
+    .await;
+    let mut ok = 0;
+    let mut overloaded = 0;
+    for res in answers {
+        if res.status() == StatusCode::OK {
+            ok += 1;
+            continue;
+        }
+        assert_eq!(res.headers()["retry-after"], "1");
+        assert_problem(res, 503, "overloaded").await;
+        overloaded += 1;
+    }
+    assert!(
+        overloaded > 0,
+        "12 sign-ins at once never found the hasher busy"
+    );
+    assert!(ok > 0, "the hasher stayed busy");
+    // Only the sign-ins that were answered 200 made a session.
+    assert_eq!(app.count(sessions).await, before + ok);
+    // Nothing stays taken: a sign-in on its own works at once.
+    assert_eq!(
+        app.login(&m.email, crate::helpers::PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    still_up(&app).await;
+}
+
+#[tokio::test]
+async fn racing_takeovers_of_an_expired_key_run_the_post_once() {
+    let app = spawn().await;
+    let m = app.marketer().await;
+    let brand = |name: &str| json!({ "name": name, "kind": "brand", "tmall_store_url": format!("https://{}.tmall.com/", name.to_lowercase()) });
+    let send = |body: Value| {
+        app.req(Method::POST, "/v1/brands", Some(&m.token))
+            .header("idempotency-key", "yesterday")
+            .json(&body)
+            .send()
+    };
+    assert_eq!(
+        send(brand("First")).await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    // A day and an hour later the key is free again.
+    sqlx::query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let names = [
+        "Alder", "Birch", "Cedar", "Daphne", "Elm", "Fir", "Gorse", "Hazel",
+    ];
+    let answers = futures_util::future::join_all(names.iter().map(|n| send(brand(n)))).await;
+    let mut created = 0;
+    for res in answers {
+        let res = res.unwrap();
+        if res.status() == StatusCode::CREATED {
+            assert!(res.headers().get("idempotent-replayed").is_none());
+            created += 1;
+            continue;
+        }
+        // The others either found the takeover still running or found it done with
+        // another body.
+        let code = if res.status() == StatusCode::CONFLICT {
+            "idempotency_in_progress"
+        } else {
+            "idempotency_key_reused"
+        };
+        let status = res.status().as_u16();
+        assert_problem(res, status, code).await;
+    }
+    assert_eq!(created, 1, "exactly one racer took the expired key over");
+    assert_eq!(app.count("SELECT count(*) FROM brands").await, 2);
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM idempotency_keys WHERE created_at > now() - interval '1 hour'"
+        )
+        .await,
+        1
+    );
+    still_up(&app).await;
+}

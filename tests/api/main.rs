@@ -16,4 +16,5 @@ mod openapi;
 mod operator;
 mod platform;
 mod seasons;
+mod secrets;
 mod whitelist;
