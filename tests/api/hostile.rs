@@ -464,3 +464,43 @@ async fn racing_takeovers_of_an_expired_key_run_the_post_once() {
     );
     still_up(&app).await;
 }
+
+#[tokio::test]
+async fn addresses_are_stored_in_one_normal_form() {
+    let w = crate::applications::world().await;
+    let mut creative = crate::applications::complete_parts()["creative"].clone();
+    creative["logo_url"] = json!(" HTTPS://IMG.Lumen.Example:443/logo.png ");
+    creative["image_urls"] = json!([
+        "https://img.lumen.example",
+        "https://img.lumen.example/a b.png"
+    ]);
+    let landing =
+        json!({"app_url": "tmall://page.tm/shop?shopId=42", "web_url": "https://Lumen.TMALL.com"});
+    let draft = w
+        .draft(json!({"creative": creative, "landing": landing}))
+        .await;
+    let stored: Value = w
+        .app
+        .get(
+            &format!("/v1/applications/{}", draft["id"].as_str().unwrap()),
+            &w.marketer.token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    for v in [&draft, &stored] {
+        assert_eq!(
+            v["creative"]["logo_url"],
+            "https://img.lumen.example/logo.png"
+        );
+        assert_eq!(
+            v["creative"]["image_urls"],
+            json!([
+                "https://img.lumen.example/",
+                "https://img.lumen.example/a%20b.png"
+            ])
+        );
+        assert_eq!(v["landing"]["web_url"], "https://lumen.tmall.com/");
+    }
+}

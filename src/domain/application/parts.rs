@@ -388,7 +388,27 @@ impl Parts {
         self.check(&mut mine);
         let ok = mine.is_empty();
         errs.extend(mine);
-        ok.then_some(ValidParts(self))
+        ok.then(|| ValidParts(self.normalised()))
+    }
+
+    /// Every https address in its normal form (lower-case host, default port dropped, a
+    /// path of at least `/`, percent-encoding as the URL standard writes it), so that one
+    /// address is stored one way. Called on valid parts only: an address that does not
+    /// parse is left as it is.
+    fn normalised(mut self) -> Self {
+        let norm = |u: &mut String| {
+            if let Some(p) = url::parse(u) {
+                *u = p.as_str().to_owned();
+            }
+        };
+        if let Some(c) = &mut self.creative {
+            norm(&mut c.logo_url);
+            c.image_urls.iter_mut().for_each(norm);
+        }
+        if let Some(l) = &mut self.landing {
+            norm(&mut l.web_url);
+        }
+        self
     }
 
     /// SPEC §3 completeness: each required part present and valid, listing every missing
@@ -611,6 +631,39 @@ pub(crate) mod tests {
             bad.complete().unwrap_err().errors[0].field,
             "budget.total_fen"
         );
+    }
+
+    #[test]
+    fn valid_parts_keep_their_addresses_in_normal_form() {
+        let mut c = creative();
+        c.logo_url = " HTTPS://IMG.Alicdn.com:443/logo.png ".into();
+        c.image_urls = vec![
+            "https://img.alicdn.com".into(),
+            "https://img.alicdn.com/a b.png".into(),
+        ];
+        let parts = Parts {
+            creative: Some(c),
+            landing: Some(Landing {
+                app_url: "tmall://page.tm/shop?shopId=1".into(),
+                web_url: "https://LiNing.TMALL.com".into(),
+            }),
+            ..Parts::default()
+        };
+        let valid = parts.parse(&mut Errors::new()).unwrap();
+        let (c, l) = (
+            valid.get().creative.as_ref().unwrap(),
+            valid.get().landing.as_ref().unwrap(),
+        );
+        assert_eq!(c.logo_url, "https://img.alicdn.com/logo.png");
+        assert_eq!(
+            c.image_urls,
+            [
+                "https://img.alicdn.com/",
+                "https://img.alicdn.com/a%20b.png"
+            ]
+        );
+        assert_eq!(l.web_url, "https://lining.tmall.com/");
+        assert_eq!(l.app_url, "tmall://page.tm/shop?shopId=1");
     }
 
     #[test]
