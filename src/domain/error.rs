@@ -31,6 +31,7 @@ codes! {
     MethodNotAllowed = "method_not_allowed",
     MalformedBody = "malformed_body",
     PayloadTooLarge = "payload_too_large",
+    HeadersTooLarge = "headers_too_large",
     UnsupportedMediaType = "unsupported_media_type",
     ValidationFailed = "validation_failed",
     InvalidQuery = "invalid_query",

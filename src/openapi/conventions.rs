@@ -26,6 +26,11 @@ const INTERNAL: Known = Known {
     code: Code::Internal,
     when: "an unexpected fault; it is logged, its details are never sent",
 };
+const HEADERS_TOO_LARGE: Known = Known {
+    status: 431,
+    code: Code::HeadersTooLarge,
+    when: "the request headers together are larger than 16 KiB",
+};
 const UNAVAILABLE: Known = Known {
     status: 503,
     code: Code::Unavailable,
@@ -181,7 +186,7 @@ fn normalise(path: &str, method: &str, op: &mut Operation) {
         .collect();
     let has_path_param = params(op).any(|p| p.parameter_in == ParameterIn::Path);
 
-    let mut known = vec![&INTERNAL];
+    let mut known = vec![&INTERNAL, &HEADERS_TOO_LARGE];
     if path.starts_with("/v1/") {
         known.push(&UNAVAILABLE);
     }

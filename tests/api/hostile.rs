@@ -504,3 +504,41 @@ async fn addresses_are_stored_in_one_normal_form() {
         assert_eq!(v["landing"]["web_url"], "https://lumen.tmall.com/");
     }
 }
+
+#[tokio::test]
+async fn oversized_or_too_many_headers_are_refused_before_any_work() {
+    let app = spawn().await;
+    let m = app.marketer().await;
+    let big = app
+        .req(Method::POST, "/v1/brands", Some(&m.token))
+        .header("x-filler", "a".repeat(17 * 1024))
+        .json(&json!({ "name": "Jade", "kind": "brand", "tmall_store_url": "https://jade.tmall.com/" }))
+        .send()
+        .await
+        .unwrap();
+    // Ours: 16 KiB of headers, answered as a problem.
+    assert_problem(big, 431, "headers_too_large").await;
+    // actix-http's: 96 headers, and a head of some MiB, refused before any of our code.
+    // (it may close the connection while the client still writes)
+    let huge = app
+        .req(Method::POST, "/v1/brands", Some(&m.token))
+        .header("x-filler", "a".repeat(4 * 1024 * 1024))
+        .send()
+        .await;
+    match huge {
+        Ok(res) => assert_eq!(res.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
+        Err(e) => assert!(e.is_request(), "{e}"),
+    }
+    let mut many = app.req(Method::POST, "/v1/brands", Some(&m.token));
+    for i in 0..200 {
+        many = many.header(format!("x-h{i}"), "1");
+    }
+    let many = many
+        .json(&json!({ "name": "Jade", "kind": "brand", "tmall_store_url": "https://jade.tmall.com/" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(many.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert_eq!(app.count("SELECT count(*) FROM brands").await, 0);
+    still_up(&app).await;
+}
