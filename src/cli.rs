@@ -29,6 +29,8 @@ Environment:
   HASH_CONCURRENCY             password hashes running at once [default: half the CPUs]
   HASH_QUEUE                   password hashes that may wait; past that 503 overloaded [default: 64]
   ANON_RATE_PER_MINUTE         sign-ups and sign-ins per client address and minute [default: 30]
+  TRUSTED_PROXIES              proxies (addresses or networks, comma-separated) whose
+                               X-Forwarded-For names the client address [default: none]
   PASSWORD_CHANGES_PER_HOUR    password changes per account and hour [default: 6]
   DB_MAX_CONNECTIONS           database pool size [default: 20]
   DB_ACQUIRE_TIMEOUT_SECONDS   wait for a pooled connection before answering 503 [default: 2]

@@ -26,6 +26,8 @@ pub struct Settings {
     /// Requests to the anonymous endpoints (register, login) per client address and
     /// minute, as a burst that refills evenly.
     pub anon_per_minute: u32,
+    /// Proxies whose `X-Forwarded-For` names the client for those limits; none by default.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Password changes (attempts, right or wrong) per account and hour.
     pub password_changes_per_hour: u32,
     /// Past this age (time since the change feed last confirmed the gate's state current)
@@ -58,6 +60,7 @@ impl fmt::Debug for Settings {
             .field("cors_origins", &self.cors_origins)
             .field("hash_concurrency", &self.hash_concurrency)
             .field("hash_queue", &self.hash_queue)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("db_max_connections", &self.db_max_connections)
             .field("gate_max_staleness", &self.gate_max_staleness)
             .field("db_statement_timeout", &self.db_statement_timeout)
@@ -85,6 +88,7 @@ impl Default for Settings {
             // Generous for tests, which sign in many users from one address;
             // `from_env` sets the production defaults.
             anon_per_minute: 1000,
+            trusted_proxies: Vec::new(),
             password_changes_per_hour: 1000,
             gate_max_staleness: Duration::from_millis(3000),
             db_statement_timeout: Duration::from_millis(2000),
@@ -153,6 +157,11 @@ impl Settings {
             log_json: var("LOG_FORMAT").is_some_and(|v| v == "json"),
             idempotency_wait: d.idempotency_wait,
             anon_per_minute: parse_var("ANON_RATE_PER_MINUTE")?.unwrap_or(30),
+            trusted_proxies: var("TRUSTED_PROXIES")
+                .map(|v| crate::api::limits::parse_trusted(&v))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("TRUSTED_PROXIES: {e}"))?
+                .unwrap_or_default(),
             password_changes_per_hour: parse_var("PASSWORD_CHANGES_PER_HOUR")?.unwrap_or(6),
             gate_max_staleness: millis("GATE_MAX_STALENESS_MS", d.gate_max_staleness)?,
             db_statement_timeout: millis("DB_STATEMENT_TIMEOUT_MS", d.db_statement_timeout)?,

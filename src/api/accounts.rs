@@ -99,7 +99,10 @@ pub async fn register(
     body: ApiJson<RegisterBody>,
     tx: TxStart,
 ) -> Result<HttpResponse> {
-    state.limits.anonymous.check(&limits::client(&req))?;
+    state
+        .limits
+        .anonymous
+        .check(&limits::client(&req, &state.settings.trusted_proxies))?;
     let b = body.0;
     let (email, password, name) = parse_account(&b.email, &b.password, &b.display_name)?;
     let user = create_user(
@@ -181,7 +184,10 @@ pub async fn login(
     req: HttpRequest,
     body: ApiJson<LoginBody>,
 ) -> Result<HttpResponse> {
-    state.limits.anonymous.check(&limits::client(&req))?;
+    state
+        .limits
+        .anonymous
+        .check(&limits::client(&req, &state.settings.trusted_proxies))?;
     let b = body.0;
     if b.password.chars().count() > crate::auth::password::MAX_CHARS * 4 {
         return Err(invalid_credentials());

@@ -8,6 +8,7 @@ use crate::error::ApiError;
 use actix_web::http::StatusCode;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use ipnet::{IpNet, Ipv6Net};
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -112,32 +113,107 @@ impl Limits {
     }
 }
 
-/// The client's address: the peer of the connection (a proxy in front would need its
-/// own trusted header; none is trusted here).
-pub fn client(req: &actix_web::HttpRequest) -> IpAddr {
-    req.peer_addr()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip())
+/// Who a request comes from, for the per-address limits: the connection's peer, or — when
+/// the peer is one of `trusted` proxies — the nearest address in `X-Forwarded-For` that is
+/// not itself a trusted proxy (what the outermost trusted proxy saw). An IPv6 client is
+/// keyed by its /64, which one subscriber holds whole: rotating addresses inside it
+/// buys nothing.
+pub fn client(req: &actix_web::HttpRequest, trusted: &[IpNet]) -> IpAddr {
+    let peer = req
+        .peer_addr()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |a| canonical(a.ip()));
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    let mut ip = peer;
+    if is_trusted(&peer) {
+        // Right to left: each entry was added by the proxy after it; a malformed entry
+        // ends the walk (everything left of it is the client's to forge).
+        let forwarded = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .collect::<Vec<_>>();
+        for entry in forwarded.iter().rev() {
+            let Ok(hop) = entry.trim().parse::<IpAddr>().map(canonical) else {
+                break;
+            };
+            ip = hop;
+            if !is_trusted(&hop) {
+                break;
+            }
+        }
+    }
+    match ip {
+        IpAddr::V6(v6) => IpNet::V6(Ipv6Net::new_assert(v6, 64)).network(),
+        v4 => v4,
+    }
+}
+
+/// An IPv4 address seen through IPv6 (`::ffff:a.b.c.d`) as itself.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// `TRUSTED_PROXIES`: addresses or networks, comma-separated (`10.0.0.0/8, 192.0.2.7`).
+pub fn parse_trusted(raw: &str) -> Result<Vec<IpNet>, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("{s:?} is not an IP address or network"))
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::test::TestRequest;
+
+    fn from(peer: &str, xff: &[&str], trusted: &str) -> String {
+        let mut req = TestRequest::default().peer_addr(peer.parse().unwrap());
+        for v in xff {
+            req = req.append_header(("x-forwarded-for", *v));
+        }
+        client(&req.to_http_request(), &parse_trusted(trusted).unwrap()).to_string()
+    }
 
     #[test]
-    fn a_bucket_empties_and_says_when_to_return() {
-        let l = Limits::new(3, 1);
-        let ip = IpAddr::from([10, 0, 0, 1]);
-        for _ in 0..3 {
-            assert!(l.anonymous.check(&ip).is_ok());
-        }
-        let e = l.anonymous.check(&ip).unwrap_err();
-        assert_eq!(e.code(), "too_many_requests");
-        assert_eq!(e.status(), StatusCode::TOO_MANY_REQUESTS);
-        // another address has its own bucket
-        assert!(l.anonymous.check(&IpAddr::from([10, 0, 0, 2])).is_ok());
-        let u = Uuid::new_v4();
-        assert!(l.password_change.check(&u).is_ok());
-        assert!(l.password_change.check(&u).is_err());
-        assert_eq!(l.anonymous.policy(), "\"anonymous\";q=3;w=60");
+    fn the_client_behind_trusted_proxies() {
+        // No trusted proxy: the header is the client's to forge, and ignored.
+        assert_eq!(
+            from("203.0.113.9:5000", &["198.51.100.1"], ""),
+            "203.0.113.9"
+        );
+        // One trusted proxy: the address it saw.
+        let lb = "10.0.0.0/8";
+        assert_eq!(from("10.0.0.2:5000", &["198.51.100.1"], lb), "198.51.100.1");
+        // A forged entry left of the one the proxy added does not count.
+        assert_eq!(
+            from("10.0.0.2:5000", &["1.1.1.1, 198.51.100.1"], lb),
+            "198.51.100.1"
+        );
+        // Two trusted hops (also over two header lines).
+        assert_eq!(
+            from("10.0.0.2:5000", &["198.51.100.1", "10.1.1.1"], lb),
+            "198.51.100.1"
+        );
+        // Garbage ends the walk at the last good hop.
+        assert_eq!(from("10.0.0.2:5000", &["junk"], lb), "10.0.0.2");
+        assert_eq!(from("10.0.0.2:5000", &[], lb), "10.0.0.2");
+        // IPv6 by its /64; IPv4 seen through IPv6 as IPv4.
+        assert_eq!(
+            from("[2001:db8:1:2:aaaa::1]:5000", &[], ""),
+            "2001:db8:1:2::"
+        );
+        assert_eq!(from("[::ffff:203.0.113.9]:5000", &[], ""), "203.0.113.9");
+        assert!(parse_trusted("10.0.0.0/8, 192.0.2.7,::1").is_ok());
+        assert!(parse_trusted("10.0.0.0/33").is_err());
+        assert!(parse_trusted("proxy.internal").is_err());
     }
 }

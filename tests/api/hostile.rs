@@ -542,3 +542,31 @@ async fn oversized_or_too_many_headers_are_refused_before_any_work() {
     assert_eq!(app.count("SELECT count(*) FROM brands").await, 0);
     still_up(&app).await;
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
+    let app = crate::helpers::spawn_with(|s| {
+        s.anon_per_minute = 2;
+        s.trusted_proxies = moments_gate::api::limits::parse_trusted("127.0.0.1").unwrap();
+    })
+    .await;
+    let login_from = |client: &'static str| {
+        app.req(Method::POST, "/v1/auth/login", None)
+            .header("x-forwarded-for", client)
+            .json(&json!({"email": "nobody@x.example", "password": "wrong wrong wrong"}))
+            .send()
+    };
+    for _ in 0..2 {
+        let res = login_from("198.51.100.1").await.unwrap();
+        assert_problem(res, 401, "invalid_credentials").await;
+    }
+    let res = login_from("198.51.100.1").await.unwrap();
+    assert_problem(res, 429, "too_many_requests").await;
+    // Another client behind the same proxy is not held back by the first.
+    let res = login_from("198.51.100.2").await.unwrap();
+    assert_problem(res, 401, "invalid_credentials").await;
+    // A forged entry left of what the proxy added changes nothing.
+    let res = login_from("203.0.113.5, 198.51.100.1").await.unwrap();
+    assert_problem(res, 429, "too_many_requests").await;
+    still_up(&app).await;
+}

@@ -149,22 +149,25 @@ fn every_subcommand_has_help_and_version_and_lists_the_environment() {
         let help = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{args:?}: {out:?}");
         assert!(help.contains("Usage: moments-gate"), "{args:?}: {help}");
-        for var in [
-            "DATABASE_URL",
-            "BIND",
-            "BOOTSTRAP_ADMIN_EMAIL",
-            "BOOTSTRAP_ADMIN_PASSWORD",
-            "SESSION_TTL_SECONDS",
-            "CORS_ORIGINS",
-            "HASH_CONCURRENCY",
-            "DB_MAX_CONNECTIONS",
-            "DB_ACQUIRE_TIMEOUT_SECONDS",
-            "WORKERS",
+        // Every variable the settings read, and those read elsewhere.
+        let config = include_str!("../../src/config.rs");
+        let read: Vec<&str> = config
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .filter(|s| s.len() > 3 && s.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+            .collect();
+        assert!(
+            read.contains(&"TRUSTED_PROXIES") && read.len() > 20,
+            "{read:?}"
+        );
+        for var in read.into_iter().chain([
+            "ADMIN_PASSWORD",
             "LOG_FORMAT",
             "RUST_LOG",
             "PGBOOT_DIR",
             "PG_BIN",
-        ] {
+        ]) {
             assert!(help.contains(var), "{args:?} help lists {var}");
         }
         let mut args = cmd.to_vec();
