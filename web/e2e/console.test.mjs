@@ -318,6 +318,36 @@ test('an admin works the admin pages, in both languages', async () => {
   await page.close();
 });
 
+test('an action whose answer was lost is retried with its key and done once', async () => {
+  const page = await openAs(world, 'admin@demo.example', '/console/users');
+  // The first POST reaches the server and is done, but its answer never arrives.
+  const keys = [];
+  await page.route('**/v1/users', async (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    keys.push(route.request().headers()['idempotency-key']);
+    if (keys.length === 1) {
+      await route.fetch();
+      return route.abort('connectionreset');
+    }
+    return route.continue();
+  });
+  const form = page.getByRole('form', { name: 'New user' });
+  await form.getByLabel('Email').fill('li.lei@platform.example');
+  await form.getByLabel('Display name').fill('Li Lei');
+  await form.getByLabel('Password').fill('amber tide over the old pier');
+  await form.getByRole('button', { name: 'Create' }).click();
+  await page.getByText('The server could not be reached').waitFor();
+  // The reviewer tries again: the same key, so the server answers what it did.
+  await form.getByRole('button', { name: 'Create' }).click();
+  await page.getByRole('table', { name: 'Users' }).locator('tbody tr', { hasText: 'li.lei@platform.example' }).waitFor();
+  assert.equal(keys.length, 2);
+  assert.ok(keys[0], 'a key was sent');
+  assert.equal(keys[1], keys[0], 'the retry reused its key');
+  const users = await api(world, 'GET', '/users?q=li.lei%40platform.example', { token: admin });
+  assert.equal(users.body.items.length, 1, 'one user made');
+  await page.close();
+});
+
 test('an ended session returns to sign-in with a message; sign out', async () => {
   const page = await openAs(world, 'reviewer2@demo.example', '/console/brands');
   await page.getByRole('heading', { name: 'Brands to verify' }).waitFor();

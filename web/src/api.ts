@@ -77,32 +77,40 @@ export interface Answer<T> {
   etag: string | null;
 }
 
+/** Idempotency keys of POSTs whose outcome is not known yet, by caller, path and body. */
+const unsettled = new Map<string, string>();
+
 async function send(method: string, path: string, opts: Options = {}): Promise<Response> {
   const headers: Record<string, string> = { Accept: opts.accept ?? 'application/json' };
   if (session) headers.Authorization = `Bearer ${session.token}`;
   if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
   if (opts.ifMatch) headers['If-Match'] = opts.ifMatch;
-  // A retried POST (a double click, a flaky network) is answered once by the server.
-  if (method === 'POST') headers['Idempotency-Key'] = crypto.randomUUID();
+  const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+  // One key per user action: sending the same POST again while its outcome is unknown (a
+  // double click, a retry after a lost answer) reuses its key, so the server does it once.
+  const action = method === 'POST' && session ? `${session.user.id} ${path} ${body ?? ''}` : null;
+  if (action) {
+    const key = unsettled.get(action) ?? crypto.randomUUID();
+    unsettled.set(action, key);
+    headers['Idempotency-Key'] = key;
+  }
   let res: Response;
   try {
-    res = await fetch(`/v1${path}`, {
-      method,
-      headers,
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-      credentials: 'omit',
-      cache: 'no-store',
-    });
+    res = await fetch(`/v1${path}`, { method, headers, body, credentials: 'omit', cache: 'no-store' });
   } catch {
     throw new Problem(0, 'network', 'The server could not be reached. Check the connection and try again.');
   }
-  if (res.ok) return res;
   let p: { code?: string; detail?: string; title?: string; errors?: Problem['errors'] } = {};
-  try {
-    p = await res.json();
-  } catch {
-    /* not problem+json: keep the status line */
+  if (!res.ok) {
+    try {
+      p = await res.json();
+    } catch {
+      /* not problem+json: keep the status line */
+    }
   }
+  // A 5xx or a still-running twin leaves the outcome unknown: keep the key for the retry.
+  if (action && res.status < 500 && p.code !== 'idempotency_in_progress') unsettled.delete(action);
+  if (res.ok) return res;
   if (res.status === 401 && session && path !== '/auth/login') {
     expiredNotice = true;
     setSession(null);
