@@ -82,9 +82,14 @@ INSERT INTO seasons (id, code, name, applications_open_at, applications_close_at
 INSERT INTO whitelist_entries (id, brand_id, season_id, status, valid_from, valid_until, granted_by)
     SELECT gen_random_uuid(), '00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002',
            'active', now() - interval '5 days', now() + interval '25 days', id FROM ids;
-INSERT INTO applications (id, brand_id, season_id, title, status, submitted_at, decided_at, created_by)
+INSERT INTO applications (id, brand_id, season_id, title, status, submitted_at, decided_at, created_by,
+        creative, landing, requested_starts_at, requested_ends_at, budget_total_fen, budget_cpm_bid_fen)
     SELECT md5('app' || g)::uuid, '00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002',
-           'Bench ' || g, 'approved', now(), now(), ids.id
+           'Bench ' || g, 'approved', now(), now(), ids.id,
+           '{"headline": "Bench", "card_label": "Tmall flagship store", "logo_url": "https://img.example.com/l.png",
+             "image_urls": ["https://img.example.com/1.png"]}',
+           '{"app_url": "tmall://page.tm/shop?id=1", "web_url": "https://shop.tmall.com/"}',
+           now() - interval '1 day', now() + interval '20 days', 1000000, 3000
     FROM generate_series(1, :n) g, ids;
 INSERT INTO campaigns (id, application_id, brand_id, season_id, title, starts_at, ends_at, paused)
     SELECT md5('campaign' || g)::uuid, md5('app' || g)::uuid, '00000000-0000-4000-8000-000000000001',

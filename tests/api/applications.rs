@@ -988,3 +988,27 @@ async fn queue_puts_appeals_first_then_oldest_and_reason_codes_explain() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_database_keeps_an_application_complete_past_submit() {
+    let w = world().await;
+    let id = w.in_review().await;
+    for column in [
+        "creative",
+        "landing",
+        "requested_starts_at",
+        "budget_total_fen",
+    ] {
+        let sql = format!("UPDATE applications SET {column} = NULL WHERE id = $1::uuid");
+        let err = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&id)
+            .execute(&w.app.pool)
+            .await
+            .expect_err(column);
+        let db = err.as_database_error().expect("a database error");
+        assert_eq!(db.code().as_deref(), Some("23514"), "{column}: {db}");
+    }
+    // A draft may lack any part.
+    let draft = w.draft(json!({})).await;
+    assert!(draft["creative"].is_null());
+}

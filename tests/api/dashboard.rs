@@ -29,11 +29,14 @@ async fn decided(
         _ => "request_changes",
     };
     let id = Uuid::new_v4();
-    sqlx::query(
+    sqlx::query(concat!(
         "INSERT INTO applications (id, brand_id, season_id, title, status, created_by, \
-         submitted_at, decision, decided_by, decided_at) \
-         VALUES ($1, $2, $3, 'Fixture', $4, $5, $6, $7, $5, $8)",
-    )
+             submitted_at, decision, decided_by, decided_at, ",
+        parts_columns!(),
+        ") VALUES ($1, $2, $3, 'Fixture', $4, $5, $6, $7, $5, $8, ",
+        parts_values!(),
+        ")"
+    ))
     .bind(id)
     .bind(brand)
     .bind(season)
@@ -57,10 +60,14 @@ async fn undecided(
     submitted_at: Option<DateTime<Utc>>,
 ) -> Uuid {
     let id = Uuid::new_v4();
-    sqlx::query(
+    sqlx::query(concat!(
         "INSERT INTO applications (id, brand_id, season_id, title, status, created_by, \
-         submitted_at) VALUES ($1, $2, $3, 'Fixture', $4, $5, $6)",
-    )
+             submitted_at, ",
+        parts_columns!(),
+        ") VALUES ($1, $2, $3, 'Fixture', $4, $5, $6, ",
+        parts_values!(),
+        ")"
+    ))
     .bind(id)
     .bind(brand)
     .bind(season)

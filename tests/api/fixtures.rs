@@ -51,11 +51,14 @@ pub async fn season(app: &TestApp, code: &str) -> Uuid {
 /// An approved application of `brand` for `season`, created by `by`.
 pub async fn approved_application(app: &TestApp, brand: Uuid, season: Uuid, by: Uuid) -> Uuid {
     let id = Uuid::new_v4();
-    sqlx::query(
+    sqlx::query(concat!(
         "INSERT INTO applications (id, brand_id, season_id, title, status, created_by, \
-         submitted_at, decision, decided_by, decided_at) \
-         VALUES ($1, $2, $3, 'Approved ad', 'approved', $4, now(), 'approve', $4, now())",
-    )
+             submitted_at, decision, decided_by, decided_at, ",
+        parts_columns!(),
+        ") VALUES ($1, $2, $3, 'Approved ad', 'approved', $4, now(), 'approve', $4, now(), ",
+        parts_values!(),
+        ")"
+    ))
     .bind(id)
     .bind(brand)
     .bind(season)

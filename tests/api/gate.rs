@@ -59,10 +59,14 @@ async fn fixture(app: &TestApp, admin: &User, o: Opts) -> Fx {
     .execute(&app.pool)
     .await
     .unwrap();
-    sqlx::query(
+    sqlx::query(concat!(
         "INSERT INTO applications (id, brand_id, season_id, title, status, submitted_at, \
-         decided_at, created_by) VALUES ($1, $2, $3, 'Ad', 'approved', now(), now(), $4)",
-    )
+             decided_at, created_by, ",
+        parts_columns!(),
+        ") VALUES ($1, $2, $3, 'Ad', 'approved', now(), now(), $4, ",
+        parts_values!(),
+        ")"
+    ))
     .bind(application)
     .bind(brand)
     .bind(season)
@@ -581,14 +585,17 @@ async fn a_bulk_change_is_seen_within_a_second() {
     let (_, key) = api_key(&app, &admin).await;
     let fx = fixture(&app, &admin, OK).await;
     // 300 more campaigns of the same brand and season.
-    sqlx::query(
+    sqlx::query(concat!(
         "WITH apps AS (INSERT INTO applications (id, brand_id, season_id, title, status, \
-         submitted_at, decided_at, created_by) SELECT gen_random_uuid(), $1, $2, 'Ad', \
-         'approved', now(), now(), $3 FROM generate_series(1, 300) RETURNING id) \
-         INSERT INTO campaigns (id, application_id, brand_id, season_id, title, starts_at, \
-         ends_at) SELECT gen_random_uuid(), id, $1, $2, 'Ad', '2027-06-10Z', '2027-06-20Z' \
-         FROM apps",
-    )
+             submitted_at, decided_at, created_by, ",
+        parts_columns!(),
+        ") SELECT gen_random_uuid(), $1, $2, 'Ad', 'approved', now(), now(), $3, ",
+        parts_values!(),
+        " FROM generate_series(1, 300) RETURNING id) \
+             INSERT INTO campaigns (id, application_id, brand_id, season_id, title, starts_at, \
+             ends_at) SELECT gen_random_uuid(), id, $1, $2, 'Ad', '2027-06-10Z', '2027-06-20Z' \
+             FROM apps"
+    ))
     .bind(fx.brand)
     .bind(fx.season)
     .bind(admin.id)
