@@ -13,9 +13,16 @@
 //! heartbeat was sent. The age of the state is the time since that moment; every answer
 //! carries it, and past `max_staleness` the gate refuses to answer (503
 //! `gate_state_stale`) rather than guess. Notifications sent while the feed is down are
-//! lost, so after every (re)connect everything is reloaded (and every 30 s as a safety
-//! net). A failed heartbeat or connect also tells the rest of the service that the
-//! database is away (`database_up`), so requests can be refused at once.
+//! lost, so after every (re)connect everything is reloaded — and only then: on a live
+//! connection PostgreSQL delivers every notification of every committed change, so no
+//! periodic full reload is needed to stay exact (a bulk change of more than
+//! `MAX_ROW_RELOADS` rows is applied as one reload). A failed heartbeat or connect also
+//! tells the rest of the service that the database is away (`database_up`), so requests
+//! can be refused at once.
+//!
+//! The first load is never cut short: the server waits `START_WAIT` for it, and if the
+//! data set is larger than that allows, it goes on in the background while `/readyz`
+//! answers 503 until it is done.
 
 mod cache;
 pub mod decision;
@@ -39,8 +46,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 pub const CHANNEL: &str = "gate_changes";
-const FULL_RELOAD_EVERY: Duration = Duration::from_secs(30);
+/// How long `start` waits for the first load before the server starts anyway (not ready).
 const START_WAIT: Duration = Duration::from_secs(2);
+/// Loading everything: far more than the largest data set needs (1.85 M campaigns load in
+/// about 6 s here), and each of its statements is bounded by the feed's `statement_timeout`.
+const LOAD_WAIT: Duration = Duration::from_secs(60);
 /// Reconnects start at 100 ms apart and back off to this, so the feed is back within
 /// about a second of the database.
 const MAX_BACKOFF: Duration = Duration::from_millis(800);
@@ -48,11 +58,10 @@ pub const HEARTBEAT_EVERY: Duration = Duration::from_millis(250);
 /// A heartbeat that takes longer means the connection is gone (or the database is
 /// hanging): reconnect.
 const HEARTBEAT_WAIT: Duration = Duration::from_secs(1);
-/// Connecting, listening and loading everything.
+/// Connecting and listening.
 const CONNECT_WAIT: Duration = Duration::from_secs(5);
-/// Applying a batch of changes on a live connection; a full reload may take three times
-/// as long as the last one did, plus a second (at least this). Past that the connection is
-/// taken to be silent: the database is marked away and the feed reconnects.
+/// Applying a batch of changes on a live connection. Past that the connection is taken to
+/// be silent: the database is marked away and the feed reconnects.
 const STEP_WAIT: Duration = Duration::from_secs(2);
 /// Above this many pending notifications, one full reload replaces row-by-row reloads.
 const MAX_ROW_RELOADS: usize = 200;
@@ -99,10 +108,10 @@ pub struct Gate {
 }
 
 impl Gate {
-    /// Loads the cache (waiting at most a couple of seconds for the database) and starts
-    /// the task that keeps it fresh, on connections of its own made from `pool`'s
-    /// options. With the database away it starts empty (and stale) and the task keeps
-    /// trying.
+    /// Starts the task that loads the cache and keeps it fresh, on connections of its own
+    /// made from `pool`'s options, and waits up to `START_WAIT` for the first load. With
+    /// the database away, or a load that takes longer, it returns with the cache empty
+    /// (and stale: the gate answers 503, `/readyz` too) while the task goes on.
     pub async fn start(pool: &PgPool, metrics: Arc<Metrics>, max_staleness: Duration) -> Arc<Self> {
         let gate = Arc::new(Self {
             state: RwLock::default(),
@@ -114,21 +123,17 @@ impl Gate {
             max_staleness,
         });
         let options = feed_options(&pool.connect_options());
-        let listener = match tokio::time::timeout(START_WAIT, gate.connect_and_load(&options)).await
-        {
-            Ok(Ok(l)) => Some(l),
-            Ok(Err(e)) => {
-                gate.db_up.store(false, Ordering::SeqCst);
-                tracing::warn!(error = %e, "gate: initial load failed; retrying in the background");
-                None
-            }
-            Err(_) => {
-                gate.db_up.store(false, Ordering::SeqCst);
-                tracing::warn!("gate: initial load timed out; retrying in the background");
-                None
-            }
-        };
-        tokio::spawn(run(Arc::downgrade(&gate), options, listener));
+        tokio::spawn(run(Arc::downgrade(&gate), options));
+        let deadline = Instant::now() + START_WAIT;
+        while !gate.loaded() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if !gate.loaded() {
+            tracing::warn!(
+                waited = ?START_WAIT,
+                "gate: state not loaded yet; starting, not ready until it is"
+            );
+        }
         gate
     }
 
@@ -274,7 +279,31 @@ impl Gate {
 
     /// A new feed connection (a pool of one, never the request pool), listening, with
     /// everything loaded through it.
+    /// A connection that cannot be made marks the database away; a load that fails because
+    /// the database is busy (a lock, a slow statement, the load's own bound) does not:
+    /// requests that do not need the gate go on being served meanwhile.
     async fn connect_and_load(&self, options: &PgConnectOptions) -> sqlx::Result<PgListener> {
+        let connected = tokio::time::timeout(CONNECT_WAIT, Self::connect(options))
+            .await
+            .unwrap_or_else(|_| Err(timed_out("connecting the feed")));
+        let mut listener = connected.inspect_err(|_| self.db_up.store(false, Ordering::SeqCst))?;
+        // Listening first, then loading: nothing committed in between is missed.
+        let sent = self.now_mark();
+        match tokio::time::timeout(LOAD_WAIT, self.reload(&mut listener)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                if is_down(&e) {
+                    self.db_up.store(false, Ordering::SeqCst);
+                }
+                return Err(e);
+            }
+            Err(_) => return Err(timed_out("loading the gate's state")),
+        }
+        self.confirm(sent);
+        Ok(listener)
+    }
+
+    async fn connect(options: &PgConnectOptions) -> sqlx::Result<PgListener> {
         let feed = PgPoolOptions::new()
             .max_connections(1)
             .min_connections(0)
@@ -288,10 +317,6 @@ impl Gate {
         // A lost connection is reported at once; `run` makes a fresh one and reloads.
         listener.eager_reconnect(false);
         listener.listen(CHANNEL).await?;
-        // Listening first, then loading: nothing committed in between is missed.
-        let sent = self.now_mark();
-        self.reload(&mut listener).await?;
-        self.confirm(sent);
         Ok(listener)
     }
 
@@ -329,31 +354,43 @@ impl Gate {
         Ok(())
     }
 
-    /// Applies `payloads` (or reloads everything when there are too many).
-    async fn catch_up(
-        &self,
-        l: &mut PgListener,
-        payloads: Option<Vec<String>>,
-    ) -> sqlx::Result<()> {
-        match payloads {
-            Some(p) if p.is_empty() => Ok(()),
-            Some(p) => self.apply(l, &p).await,
-            None => self.reload(l).await,
-        }
-    }
-
-    /// One round trip on the feed connection. Every notification committed before it
-    /// was sent has arrived by its answer; once they are applied, the state is current
-    /// as of the moment it was sent.
-    async fn heartbeat(&self, l: &mut PgListener) -> sqlx::Result<()> {
-        let sent = self.now_mark();
-        match tokio::time::timeout(HEARTBEAT_WAIT, sqlx::query("SELECT 1").execute(&mut *l)).await {
-            Ok(r) => r?,
-            Err(_) => return Err(timed_out("heartbeat")),
+    /// Handles one step of the feed: a heartbeat (one round trip: every notification
+    /// committed before it was sent has arrived by its answer, so once they are applied
+    /// the state is current as of the moment it was sent) or a notification. Pending
+    /// changes are applied row by row within `STEP_WAIT`, or — when there are too many —
+    /// as one full reload, allowed three times as long as the last one took, plus a
+    /// second. Past either bound the connection is taken to be silent.
+    async fn step(&self, l: &mut PgListener, step: Step) -> sqlx::Result<()> {
+        let (sent, pending) = match step {
+            Step::Beat => {
+                let sent = self.now_mark();
+                let beat = sqlx::query("SELECT 1").execute(&mut *l);
+                match tokio::time::timeout(HEARTBEAT_WAIT, beat).await {
+                    Ok(r) => r?,
+                    Err(_) => return Err(timed_out("heartbeat")),
+                };
+                (Some(sent), buffered(l))
+            }
+            Step::Notified(first) => (None, drain(l, first)?),
+            Step::Failed(e) => return Err(e),
         };
-        let pending = buffered(l);
-        self.catch_up(l, pending).await?;
-        self.confirm(sent);
+        match pending {
+            Some(p) if p.is_empty() => {}
+            Some(p) => tokio::time::timeout(STEP_WAIT, self.apply(l, &p))
+                .await
+                .unwrap_or_else(|_| Err(timed_out("catching up")))?,
+            None => {
+                let last =
+                    Duration::from_micros(self.metrics.gate_reload_us.load(Ordering::Relaxed));
+                let wait = (last * 3 + Duration::from_secs(1)).max(STEP_WAIT);
+                tokio::time::timeout(wait, self.reload(l))
+                    .await
+                    .unwrap_or_else(|_| Err(timed_out("reloading after a bulk change")))?
+            }
+        }
+        if let Some(sent) = sent {
+            self.confirm(sent);
+        }
         Ok(())
     }
 }
@@ -380,6 +417,14 @@ fn lost() -> sqlx::Error {
 /// answering, so the database is taken to be away until a reconnect succeeds.
 fn is_timeout(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut)
+}
+
+/// The database could not be reached or answer — not merely busy: a lock wait
+/// (`lock_timeout`, 55P03) or a statement past `statement_timeout` (57014) is the database
+/// answering, slowly. A lost connection is retried at once before anything is concluded.
+fn is_down(e: &sqlx::Error) -> bool {
+    let busy = matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("55P03" | "57014")));
+    !busy && !is_lost(e) && crate::error::is_unavailable(e)
 }
 
 fn is_lost(e: &sqlx::Error) -> bool {
@@ -438,47 +483,35 @@ fn drain(l: &mut PgListener, first: String) -> sqlx::Result<Option<Vec<String>>>
     Ok(Some(payloads))
 }
 
-/// Keeps the cache fresh until the gate is dropped.
-async fn run(gate: Weak<Gate>, options: PgConnectOptions, mut listener: Option<PgListener>) {
+/// Loads the cache, then keeps it fresh until the gate is dropped.
+async fn run(gate: Weak<Gate>, options: PgConnectOptions) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        let mut l = match listener.take() {
-            Some(l) => l,
-            None => {
-                let Some(g) = gate.upgrade() else { return };
-                let connected = tokio::time::timeout(CONNECT_WAIT, g.connect_and_load(&options))
-                    .await
-                    .unwrap_or_else(|_| Err(timed_out("connecting the feed")));
-                match connected {
-                    Ok(l) => {
-                        tracing::info!("gate: listening for changes");
-                        backoff = Duration::from_millis(100);
-                        l
-                    }
-                    Err(e) => {
-                        g.db_up.store(false, Ordering::SeqCst);
-                        drop(g);
-                        tracing::warn!(error = %e, retry_in = ?backoff, "gate: cannot listen; serving the last snapshot while it is fresh enough");
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(MAX_BACKOFF);
-                        continue;
-                    }
+        let mut l = {
+            let Some(g) = gate.upgrade() else { return };
+            let started = Instant::now();
+            match g.connect_and_load(&options).await {
+                Ok(l) => {
+                    tracing::info!(loaded_in = ?started.elapsed(), "gate: state loaded; listening for changes");
+                    backoff = Duration::from_millis(100);
+                    l
+                }
+                Err(e) => {
+                    drop(g);
+                    tracing::warn!(error = %e, retry_in = ?backoff, "gate: cannot listen; serving the last snapshot while it is fresh enough");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    continue;
                 }
             }
         };
-        let mut next_reload = Instant::now() + FULL_RELOAD_EVERY;
         let mut next_beat = Instant::now() + HEARTBEAT_EVERY;
-        let mut reload_wait = STEP_WAIT;
         loop {
-            let now = Instant::now();
-            let step = if now >= next_reload {
-                next_reload = now + FULL_RELOAD_EVERY;
-                Step::Reload
-            } else if now >= next_beat {
-                next_beat = now + HEARTBEAT_EVERY;
+            let step = if Instant::now() >= next_beat {
+                next_beat = Instant::now() + HEARTBEAT_EVERY;
                 Step::Beat
             } else {
-                match tokio::time::timeout_at(next_beat.min(next_reload), l.try_recv()).await {
+                match tokio::time::timeout_at(next_beat, l.try_recv()).await {
                     Err(_) => continue,
                     Ok(Ok(Some(n))) => Step::Notified(n.payload().to_owned()),
                     // The connection was lost (and maybe re-made): start over cleanly.
@@ -487,34 +520,8 @@ async fn run(gate: Weak<Gate>, options: PgConnectOptions, mut listener: Option<P
                 }
             };
             let Some(g) = gate.upgrade() else { return };
-            let wait = match step {
-                Step::Reload => reload_wait,
-                _ => STEP_WAIT,
-            };
-            let work = async {
-                match step {
-                    Step::Reload => {
-                        let sent = g.now_mark();
-                        let started = Instant::now();
-                        g.reload(&mut l).await?;
-                        g.confirm(sent);
-                        reload_wait =
-                            (started.elapsed() * 3 + Duration::from_secs(1)).max(STEP_WAIT);
-                        Ok(())
-                    }
-                    Step::Beat => g.heartbeat(&mut l).await,
-                    Step::Notified(first) => {
-                        let payloads = drain(&mut l, first)?;
-                        g.catch_up(&mut l, payloads).await
-                    }
-                    Step::Failed(e) => Err(e),
-                }
-            };
-            let outcome = tokio::time::timeout(wait, work)
-                .await
-                .unwrap_or_else(|_| Err(timed_out("catching up")));
-            if let Err(e) = outcome {
-                if is_timeout(&e) || (crate::error::is_unavailable(&e) && !is_lost(&e)) {
+            if let Err(e) = g.step(&mut l, step).await {
+                if is_timeout(&e) || is_down(&e) {
                     g.db_up.store(false, Ordering::SeqCst);
                 }
                 tracing::warn!(error = %e, "gate: lost track of changes; reconnecting");
@@ -525,7 +532,6 @@ async fn run(gate: Weak<Gate>, options: PgConnectOptions, mut listener: Option<P
 }
 
 enum Step {
-    Reload,
     Beat,
     Notified(String),
     Failed(sqlx::Error),

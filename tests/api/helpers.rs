@@ -62,7 +62,9 @@ async fn cluster() -> &'static Cluster {
             let mut admin = PgConnection::connect(&base.replace("{db}", "postgres"))
                 .await
                 .expect("connect to the test cluster");
-            // Databases of earlier runs older than an hour are left-overs: drop them.
+            // Left-overs of earlier runs: a test's database after 10 minutes (no test runs
+            // that long; each is a copy of the template, and hundreds a run fill a disk), a
+            // template after an hour (a whole run).
             let old: Vec<String> = sqlx::query_scalar(
                 "SELECT datname FROM pg_database WHERE datname ~ '^mgt_[0-9]+_'",
             )
@@ -75,7 +77,8 @@ async fn cluster() -> &'static Cluster {
                     .nth(1)
                     .and_then(|t| t.parse().ok())
                     .unwrap_or(0);
-                if ts + 3600 < now_secs() {
+                let keep = if name.contains("_tmpl_") { 3600 } else { 600 };
+                if ts + keep < now_secs() {
                     let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
                         "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
                     )))
@@ -105,7 +108,7 @@ async fn cluster() -> &'static Cluster {
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
-async fn fresh_database() -> String {
+pub async fn fresh_database() -> String {
     let c = cluster().await;
     let name = format!(
         "mgt_{}_{}_{}",

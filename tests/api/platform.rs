@@ -266,3 +266,82 @@ async fn a_duplicate_of_a_request_still_running_waits_then_gets_409() {
     assert_eq!(res.headers()["idempotent-replayed"], "true");
     assert_eq!(app.count("SELECT count(*) FROM api_keys").await, 1);
 }
+
+#[tokio::test]
+async fn a_first_load_slower_than_the_start_wait_finishes_and_only_then_is_ready() {
+    use sqlx::Connection;
+    if std::env::var("TEST_LOG").is_ok() {
+        moments_gate::cli::init_tracing(false);
+    }
+    let url = crate::helpers::fresh_database().await;
+    // Hold the campaigns table so the gate's first load waits (as a huge one would).
+    let mut holder = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut tx = holder.begin().await.unwrap();
+    sqlx::query("LOCK TABLE campaigns IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let settings = moments_gate::config::Settings {
+        database_url: Some(url.clone()),
+        bind: "127.0.0.1:0".into(),
+        workers: 1,
+        ..Default::default()
+    };
+    let pool = moments_gate::app::pool(&settings, &url).unwrap();
+    let started = std::time::Instant::now();
+    let server = moments_gate::app::Application::build(settings, pool)
+        .await
+        .unwrap();
+    // It starts after the start wait, not ready, and the gate refuses to guess.
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2));
+    let base = format!("http://127.0.0.1:{}", server.port);
+    tokio::spawn(server.run());
+    // No pooled connections: the server closes idle ones after 5 s, as the sleep below ends.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let res = client.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // Past the feed's connect wait (5 s), the load that began at start is still the one
+    // running: it is not cut short and begun again.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let res = client.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // A slow load is not an outage: what does not need the gate is served meanwhile.
+    let res = client
+        .post(format!("{base}/v1/auth/login"))
+        .json(&json!({"email": "nobody@x.example", "password": "whatever whatever"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 401, "invalid_credentials").await;
+    tx.rollback().await.unwrap();
+    let mut ready = false;
+    for _ in 0..40 {
+        let res = client.get(format!("{base}/readyz")).send().await.unwrap();
+        if res.status() == StatusCode::OK {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ready, "ready within 2 s of the load finishing");
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("gate_cache_reloads_total 1\n"),
+        "loaded once, never begun again: {}",
+        metrics
+            .lines()
+            .filter(|l| l.contains("reload"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

@@ -9,10 +9,11 @@ use uuid::Uuid;
 const SEASONS: &str = "SELECT count(*) FROM seasons";
 const SEASON_EVENTS: &str = "SELECT count(*) FROM audit_events WHERE entity_type = 'season'";
 
+/// `days` from one fixed "now" (whole seconds, so values round-trip exactly): two calls
+/// for the same day agree even when a second ticks over between them.
 fn at(days: i64) -> DateTime<Utc> {
-    // Whole seconds, so values round-trip exactly.
-    let now = Utc::now().timestamp();
-    DateTime::from_timestamp(now, 0).unwrap() + Duration::days(days)
+    static NOW: std::sync::LazyLock<i64> = std::sync::LazyLock::new(|| Utc::now().timestamp());
+    DateTime::from_timestamp(*NOW, 0).unwrap() + Duration::days(days)
 }
 
 /// A season whose applications open `open` days from now, close at `close`, running
@@ -67,7 +68,7 @@ async fn admin_creates_a_season_read_by_id_or_code() {
     let mut b = body("618-2027", -1, 10, 5, 30);
     b["phases"] = json!([
         {"name": "warm-up", "starts_at": at(5), "ends_at": at(15)},
-        {"name": "peak", "starts_at": at(15), "ends_at": at(29)},
+        {"name": "peak", "starts_at": at(15), "ends_at": at(30)},
     ]);
     let res = app.post("/v1/seasons", Some(&admin.token), b).await;
     assert_eq!(res.status(), StatusCode::CREATED);
@@ -404,8 +405,7 @@ async fn patch_needs_if_match_and_bumps_the_version() {
         &admin,
         id,
         Some("\"1\""),
-        // Inside the season even when a second or more has passed since it was made.
-        json!({"name": "618 (2027)", "phases": [{"name": "peak", "starts_at": at(20), "ends_at": at(29)}]}),
+        json!({"name": "618 (2027)", "phases": [{"name": "peak", "starts_at": at(20), "ends_at": at(30)}]}),
     )
     .await;
     assert_eq!(res.status(), 200);
