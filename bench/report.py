@@ -4,6 +4,7 @@ import math
 import sys
 
 out, sizes, ready_s, peak_kb, end_kb, hash_rate, csv = sys.argv[1:8]
+phases = sys.argv[8] if len(sys.argv) > 8 else ""
 load = {}
 order = []
 for line in open(f"{out}/load.txt"):
@@ -63,10 +64,14 @@ if a and d:
 if lg:
     hr = float(hash_rate) if hash_rate else 0
     rel = f" = {lg[0] / hr:.2f}× the argon2 rate hashing alone ({hr:.1f} hashes/s)" if hr else ""
-    print(f"Logins, 32 clients alone: {lg[0]:.1f}/s{rel}; login p99 {lg[2]:.0f} ms.")
+    bad = "" if lg[3].startswith("0") else f" ⚠ {lg[3]} answers not 2xx"
+    print(f"Logins, 32 clients alone: {lg[0]:.1f}/s{rel}; login p99 {lg[2]:.0f} ms{bad}.")
 if lg2:
     print(f"Logins while the gate is loaded: {lg2[0]:.1f}/s (sharing the 2 cores with it).")
 t, size, rows, before, after = (csv.split() + ["0"] * 5)[:5]
 print(f"CSV export of one season's whitelist: {int(rows):,} rows, {int(float(size)) / 1e6:.1f} MB in "
       f"{float(t):.2f} s; server RSS {int(before) // 1024} → {int(after) // 1024} MB.")
 print(f"Server resident memory: peak {int(peak_kb) // 1024} MB, at the end {int(end_kb) // 1024} MB.")
+if phases:
+    after = ", ".join(f"{p.split(':')[0]} {int(p.split(':')[1]) // 1024} MB" for p in phases.split())
+    print(f"Resident memory after each phase: {after} (the last: idle past the gate's full reload).")

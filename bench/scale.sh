@@ -15,8 +15,10 @@
 #   4. logins: 32 clients logging in while the gate is measured, and the argon2 rate alone;
 #   5. prints one table (also written to $OUT/table.md) and the server's peak RSS.
 #
-# Env: SCALE (1), DURATION (5 s per run), SKIP_BUILD=1 to use the binary as built, BENCH_DIR (/var/tmp/moments-gate-scale-$SCALE),
-# OUT ($BENCH_DIR/out), PERF=1 to `perf record` the server during the gate run.
+# Env: SCALE (1), DURATION (5 s per run), SKIP_BUILD=1 to use the binary as built (BIN: another one), BENCH_DIR (/var/tmp/moments-gate-scale-$SCALE),
+# OUT ($BENCH_DIR/out), PERF=1 to `perf record` the server during the gate run,
+# ONLY=regex to explain and load only the endpoints whose name matches (the gate, the CSV
+# export and the logins always run), e.g. ONLY='dashboard|halted'.
 # Needs wrk (apt-get install -y wrk), psql, python3 and the PostgreSQL server programs.
 # Everything listens on 127.0.0.1 only; every load run is bounded by DURATION.
 set -euo pipefail
@@ -28,7 +30,7 @@ DURATION=${DURATION:-5}
 BENCH_DIR=${BENCH_DIR:-/var/tmp/moments-gate-scale-$SCALE}
 OUT=${OUT:-$BENCH_DIR/out}
 TARGET=${CARGO_TARGET_DIR:-target}
-BIN=$TARGET/release/moments-gate
+BIN=${BIN:-$TARGET/release/moments-gate}
 ADMIN_EMAIL=bench-admin@platform.example
 ADMIN_PASSWORD="bench passphrase for loopback only"
 
@@ -106,13 +108,14 @@ $PSQL -c "VACUUM ANALYZE" "$DATABASE_URL"
 PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
 
-# Starts the server with its default settings (only DATABASE_URL and BIND are set) and
-# waits for /readyz; READY_S is the seconds it took. (Not in a subshell: SERVER_PID must
-# stay set for stopping it.)
+# Starts the server with its default settings (only DATABASE_URL and BIND are set, and the
+# per-address limit of anonymous requests is lifted: every bench client is 127.0.0.1, and
+# the login phase measures hashing, not that limit) and waits for /readyz; READY_S is the
+# seconds it took. (Not in a subshell: SERVER_PID must stay set for stopping it.)
 start_server() {
     local t0
     t0=$(date +%s.%N)
-    BIND="127.0.0.1:$PORT" "$BIN" serve >"$OUT/server-$1.log" 2>&1 &
+    BIND="127.0.0.1:$PORT" ANON_RATE_PER_MINUTE=100000000 "$BIN" serve >"$OUT/server-$1.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 600); do
         curl -fsS "$BASE/readyz" >/dev/null 2>&1 && break
@@ -174,6 +177,10 @@ seasons|/v1/seasons
 dashboard: all seasons|/v1/dashboard/summary
 dashboard: one season|/v1/dashboard/summary?season_id=$NOW_SEASON
 EOF
+if [ -n "${ONLY:-}" ]; then
+    grep -E -- "^[^|]*($ONLY)[^|]*\|" "$OUT/endpoints.txt" >"$OUT/endpoints.only" || true
+    mv "$OUT/endpoints.only" "$OUT/endpoints.txt"
+fi
 
 # --- 1. start-up, and the SQL of each endpoint under auto_explain ----------------------
 echo "== SQL of each endpoint (auto_explain: EXPLAIN ANALYZE, BUFFERS)"
@@ -203,6 +210,15 @@ $PSQL -c "ALTER DATABASE moments_gate RESET ALL" "$DATABASE_URL"
 echo "== start-up to ready (default settings)"
 start_server load
 echo "   ${READY_S}s"
+# Resident memory through the run: sampled every 0.2 s (the peak is also VmHWM), and
+# noted after each phase.
+rss_kb() { awk '/VmRSS/ {print $2}' /proc/$SERVER_PID/status; }
+(while kill -0 "$SERVER_PID" 2>/dev/null; do
+    echo "$(date +%s.%N) $(awk '/VmRSS/ {print $2}' /proc/$SERVER_PID/status 2>/dev/null)"
+    sleep 0.2
+done) >"$OUT/rss.txt" &
+RSS_SAMPLER=$!
+RSS_PHASES="ready:$(rss_kb)"
 
 # --- 2. load --------------------------------------------------------------------------
 cat >"$OUT/gate.lua" <<LUA
@@ -267,6 +283,7 @@ for c in 1 8 64; do
     done <"$OUT/endpoints.txt"
 done
 
+RSS_PHASES="$RSS_PHASES lists+gate:$(rss_kb)"
 echo "== CSV export of a season's whitelist"
 RSS_BEFORE=$(awk '/VmRSS/ {print $2}' /proc/$SERVER_PID/status)
 CSV=$(curl -fsS -o "$OUT/export.csv" -w '%{time_total} %{size_download}' "$BASE/v1/whitelist?season_id=$NOW_SEASON&limit=200" \
@@ -285,16 +302,21 @@ sleep 1
 load "gate during 32 logins (8 conns)" 8 -H "$AUTH_KEY" -s "$OUT/gate.lua" "$BASE"
 wait "$LOGIN_WRK" || true
 python3 bench/wrk_parse.py "logins during the gate run (32 clients)" 32 <"$OUT/wrk-login.out" >>"$OUT/load.txt"
+RSS_PHASES="$RSS_PHASES logins:$(rss_kb)"
 HASH_RATE=$("$BIN" hash-bench --seconds "$DURATION" 2>/dev/null || echo 0)
+# Past the gate's periodic full reload (every 30 s), idle.
+sleep 31
+RSS_PHASES="$RSS_PHASES reload:$(rss_kb)"
 
 PEAK_RSS=$(awk '/VmHWM/ {print $2}' /proc/$SERVER_PID/status)
-RSS_END=$(awk '/VmRSS/ {print $2}' /proc/$SERVER_PID/status)
+RSS_END=$(rss_kb)
 curl -fsS "$BASE/metrics" >"$OUT/metrics.txt" || true
 stop_server
+kill "$RSS_SAMPLER" 2>/dev/null || true
 
 SIZES=$(q "SELECT (SELECT count(*) FROM brands) || ' brands, ' || (SELECT count(*) FROM applications) || ' applications, ' || (SELECT count(*) FROM campaigns) || ' campaigns, ' || (SELECT count(*) FROM whitelist_entries) || ' whitelist entries, ' || (SELECT count(*) FROM audit_events) || ' audit events, ' || pg_size_pretty(pg_database_size('moments_gate'))")
 python3 bench/report.py "$OUT" "$SIZES" "$READY_S" "$PEAK_RSS" "$RSS_END" "$HASH_RATE" \
-    "$CSV $CSV_ROWS $RSS_BEFORE $RSS_AFTER" | tee "$OUT/table.md"
+    "$CSV $CSV_ROWS $RSS_BEFORE $RSS_AFTER" "$RSS_PHASES" | tee "$OUT/table.md"
 if [ -f "$OUT/perf.data" ]; then
     perf report -i "$OUT/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -v '^#' | grep '%' | head -40 >"$OUT/perf-top.txt" || true
     echo "perf: $OUT/perf-top.txt"

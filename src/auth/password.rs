@@ -1,15 +1,23 @@
 //! Password policy and hashing. Hashing is CPU-bound (argon2id, ~30 ms a hash), so it
-//! runs on the blocking pool behind a semaphore: a storm of logins queues there instead
-//! of stalling the async workers that serve the gate.
+//! runs on a few threads of its own behind a semaphore: a storm of logins queues there
+//! instead of stalling the async workers that serve the gate.
+//!
+//! Each hash needs 19 MiB of working memory. Allocated per hash (as `hash_password`
+//! does), glibc keeps the freed blocks in the arena of whichever thread ran it, and a
+//! login storm over the blocking pool's many threads left the process at 1 GB resident.
+//! So each hashing thread allocates its block once and reuses it for every hash, and there
+//! are only as many hashing threads as hashes may run at once: the memory for hashing is
+//! `HASH_CONCURRENCY` × 19 MiB, held for good.
 
 use crate::domain::error::Code;
 use crate::error::{ApiError, Result};
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::mpsc;
+use std::sync::{Arc, LazyLock, Mutex};
 use tokio::sync::{Semaphore, TryAcquireError};
 
 pub const MIN_CHARS: usize = 12;
@@ -125,15 +133,131 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Runs password hashing off the async workers, at most `permits` at once, with at most
-/// `max_waiting` more queued: past that a request is told 503 `overloaded` at once rather
-/// than queued without bound.
+thread_local! {
+    /// This thread's argon2 working memory: allocated by its first hash, reused by every
+    /// later one (argon2 overwrites every block before it reads it, so what a previous hash
+    /// left there does not matter).
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on `blocks` blocks of this thread's argon2 memory, growing it only for a
+/// stored hash with a larger memory cost than ours.
+fn with_memory<T>(blocks: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
+    MEMORY.with_borrow_mut(|m| {
+        if m.len() < blocks {
+            m.resize(blocks, Block::new());
+        }
+        f(&mut m[..blocks])
+    })
+}
+
+/// A new argon2id hash of `password` (PHC string), with a random salt, computed in this
+/// thread's reused memory.
+fn hash_phc(password: &[u8]) -> std::result::Result<String, String> {
+    let salt = argon2::password_hash::try_generate_salt().map_err(|e| e.to_string())?;
+    hash_phc_with_salt(password, &salt)
+}
+
+fn hash_phc_with_salt(password: &[u8], salt: &[u8]) -> std::result::Result<String, String> {
+    let ctx = argon2();
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    with_memory(ctx.params().block_count(), |m| {
+        ctx.hash_password_into_with_memory(password, salt, &mut out, m)
+    })
+    .map_err(|e| e.to_string())?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(ctx.params()).map_err(|e| e.to_string())?,
+        salt: Some(Salt::new(salt).map_err(|e| e.to_string())?),
+        hash: Some(Output::new(&out).map_err(|e| e.to_string())?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Whether `password` matches the PHC string `phc` (with the algorithm, version and
+/// parameters it records), computed in this thread's reused memory; the outputs are
+/// compared in constant time (`Output`'s `PartialEq`).
+fn verify_phc(password: &[u8], phc: &str) -> bool {
+    let Ok(hash) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(hash.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = Params::try_from(&hash) else {
+        return false;
+    };
+    let ctx = Argon2::new(algorithm, version, params);
+    let mut out = vec![0u8; expected.len()];
+    let hashed = with_memory(ctx.params().block_count(), |m| {
+        ctx.hash_password_into_with_memory(password, salt, &mut out, m)
+    });
+    hashed.is_ok() && Output::new(&out).is_ok_and(|o| o == *expected)
+}
+
+/// Verifying against this hash costs the same as against a real one, so an unknown email
+/// takes as long as a wrong password. Computed once, on a hashing thread (see `Pool::new`).
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    hash_phc(b"no user has this password, it only costs time").expect("hashing works")
+});
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads: a fixed number, each with its own reused argon2 memory. They end
+/// when the last `Hasher` clone is dropped (the channel closes).
+struct Pool {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Pool {
+    fn new(threads: usize) -> Self {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..threads.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    loop {
+                        // The lock is held only while taking a job, not while running it.
+                        let job = match queue.lock() {
+                            Ok(q) => q.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(job) = job else { return };
+                        // A job that panics (none should) loses its answer, not the thread.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                })
+                .expect("spawning a hashing thread");
+        }
+        let pool = Self { jobs };
+        // The dummy hash, made on a hashing thread (so its memory is that thread's reused
+        // block) before the first unknown email needs it.
+        let _ = pool.jobs.send(Box::new(|| {
+            LazyLock::force(&DUMMY_HASH);
+        }));
+        pool
+    }
+}
+
+/// Runs password hashing off the async workers, on `concurrency` threads of its own (at
+/// most that many at once), with at most `max_waiting` more queued: past that a request is
+/// told 503 `overloaded` at once rather than queued without bound.
 #[derive(Clone)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
     waiting: Arc<AtomicUsize>,
     max_waiting: usize,
-    dummy_hash: Arc<str>,
+    pool: Arc<Pool>,
     /// Where the queue is reported (`password_hashes_running`/`_waiting`), when it is.
     metrics: Option<Arc<crate::metrics::Metrics>>,
 }
@@ -181,17 +305,12 @@ impl Hasher {
     }
 
     pub fn with_queue(concurrency: usize, max_waiting: usize) -> Self {
-        // Verifying against this hash costs the same as against a real one, so an unknown
-        // email takes as long as a wrong password.
-        let dummy = argon2()
-            .hash_password(b"no user has this password, it only costs time")
-            .expect("hashing works")
-            .to_string();
+        let concurrency = concurrency.max(1);
         Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            permits: Arc::new(Semaphore::new(concurrency)),
             waiting: Arc::new(AtomicUsize::new(0)),
             max_waiting,
-            dummy_hash: dummy.into(),
+            pool: Arc::new(Pool::new(concurrency)),
             metrics: None,
         }
     }
@@ -213,7 +332,7 @@ impl Hasher {
                     s.spawn(|| {
                         let mut n = 0;
                         while std::time::Instant::now() < deadline {
-                            let _ = argon2().hash_password(b"a fine long passphrase");
+                            let _ = hash_phc(b"a fine long passphrase");
                             n += 1;
                         }
                         n
@@ -231,7 +350,7 @@ impl Hasher {
     ) -> Result<T> {
         // A free turn is taken at once; only a request that must wait counts against the
         // queue's bound.
-        let _permit = match self.permits.try_acquire() {
+        let permit = match self.permits.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(TryAcquireError::Closed) => return Err(ApiError::internal("hasher closed")),
             Err(TryAcquireError::NoPermits) => {
@@ -247,39 +366,43 @@ impl Hasher {
                 }
                 let _gauge = Mark::new(self.metrics.as_deref().map(|m| &m.hash_waiting));
                 self.permits
-                    .acquire()
+                    .clone()
+                    .acquire_owned()
                     .await
                     .map_err(|_| ApiError::internal("hasher closed"))?
             }
         };
         let _running = Mark::new(self.metrics.as_deref().map(|m| &m.hash_running));
-        tokio::task::spawn_blocking(f)
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.pool
+            .jobs
+            .send(Box::new(move || {
+                // The permit goes with the hash: a request dropped meanwhile does not free
+                // its turn before the hash is done.
+                let out = f();
+                // Free before answering: the turn is free by the time the caller hears.
+                drop(permit);
+                let _ = answer.send(out);
+            }))
+            .map_err(|_| ApiError::internal("hasher closed"))?;
+        answered
             .await
-            .map_err(ApiError::internal)
+            .map_err(|_| ApiError::internal("hashing failed"))
     }
 
     pub async fn hash(&self, password: &NewPassword) -> Result<String> {
         let pw = password.expose().to_owned();
-        self.blocking(move || {
-            argon2()
-                .hash_password(pw.as_bytes())
-                .map(|h| h.to_string())
-                .map_err(ApiError::internal)
-        })
-        .await?
+        self.blocking(move || hash_phc(pw.as_bytes()).map_err(ApiError::internal))
+            .await?
     }
 
     /// Whether `password` matches `hash`; with no hash (unknown user) it checks a dummy
     /// hash and answers false, taking the same time.
     pub async fn verify(&self, password: &str, hash: Option<String>) -> Result<bool> {
         let known = hash.is_some();
-        let hash = hash.unwrap_or_else(|| self.dummy_hash.to_string());
         let pw = password.to_owned();
         let ok = self
-            .blocking(move || {
-                PasswordHash::new(&hash)
-                    .is_ok_and(|h| argon2().verify_password(pw.as_bytes(), &h).is_ok())
-            })
+            .blocking(move || verify_phc(pw.as_bytes(), hash.as_deref().unwrap_or(&DUMMY_HASH)))
             .await?;
         Ok(known && ok)
     }
@@ -396,6 +519,41 @@ mod tests {
             assert_eq!(e.code(), "password_too_common", "{pw}");
         }
         assert!(NewPassword::parse("p", "correct horse battery staple").is_ok());
+    }
+
+    #[test]
+    fn reused_memory_gives_argon2s_own_hashes() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let salt = b"0123456789abcdef";
+        let theirs = argon2()
+            .hash_password_with_salt(b"a fine long passphrase", salt)
+            .unwrap()
+            .to_string();
+        // Twice on one thread: the second runs in memory the first left dirty.
+        for _ in 0..2 {
+            let ours = hash_phc_with_salt(b"a fine long passphrase", salt).unwrap();
+            assert_eq!(ours, theirs);
+        }
+        let ours = hash_phc(b"another fine passphrase").unwrap();
+        assert!(
+            argon2()
+                .verify_password(b"another fine passphrase", ours.as_str())
+                .is_ok()
+        );
+        assert!(verify_phc(b"a fine long passphrase", &theirs));
+        assert!(!verify_phc(b"a fine long passphrasE", &theirs));
+        assert!(!verify_phc(b"a fine long passphrase", "not a hash"));
+        // A stored hash with stronger parameters than ours still verifies.
+        let stronger = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(24_576, 3, 1, None).unwrap(),
+        )
+        .hash_password_with_salt(b"a fine long passphrase", salt)
+        .unwrap()
+        .to_string();
+        assert!(verify_phc(b"a fine long passphrase", &stronger));
+        assert!(!verify_phc(b"a fine long passphrasE", &stronger));
     }
 
     #[tokio::test]

@@ -73,19 +73,30 @@ impl WhitelistFacts {
     ) -> Option<Self> {
         let mut facts: Option<Self> = None;
         for (status, valid_from, valid_until) in entries {
-            let f = facts.get_or_insert_with(Self::default);
-            match status {
-                WhitelistStatus::Revoked => f.any_revoked = true,
-                s => {
-                    f.open = Some(OpenEntry {
-                        suspended: s == WhitelistStatus::Suspended,
-                        valid_from,
-                        valid_until,
-                    })
-                }
-            }
+            facts
+                .get_or_insert_with(Self::default)
+                .add(status, valid_from, valid_until);
         }
         facts
+    }
+
+    /// Adds one more of the pair's entries (as `from_entries` does for each).
+    pub fn add(
+        &mut self,
+        status: WhitelistStatus,
+        valid_from: DateTime<Utc>,
+        valid_until: DateTime<Utc>,
+    ) {
+        match status {
+            WhitelistStatus::Revoked => self.any_revoked = true,
+            s => {
+                self.open = Some(OpenEntry {
+                    suspended: s == WhitelistStatus::Suspended,
+                    valid_from,
+                    valid_until,
+                })
+            }
+        }
     }
 }
 

@@ -323,8 +323,11 @@ impl Gate {
     async fn reload(&self, l: &mut PgListener) -> sqlx::Result<()> {
         let started = std::time::Instant::now();
         let conn = l.acquire().await?;
-        let fresh = State::load(conn).await?;
-        *self.write() = fresh;
+        let sizes = self.read().sizes();
+        let fresh = State::load(conn, sizes).await?;
+        // The old state is freed after the lock is released, not while the gate waits.
+        let old = std::mem::replace(&mut *self.write(), fresh);
+        drop(old);
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.metrics.gate_reloads.fetch_add(1, Ordering::Relaxed);
         self.metrics

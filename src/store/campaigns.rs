@@ -16,52 +16,35 @@ pub struct CampaignFilter {
     pub state: Option<CampaignState>,
 }
 
-/// Campaign `c`'s active whitelist entry as `wl` (its columns null when there is none).
-/// At most one entry per (brand, season) is not revoked (`whitelist_one_open_per_brand_season`),
-/// so the join never repeats a campaign. A join rather than `EXISTS` in the select list:
-/// the planner turns such an `EXISTS` into a hashed subplan that reads every active entry
-/// once per query, even for one page; a join is probed per row for a page and hashed for
-/// the dashboard's counts.
-macro_rules! with_whitelist {
-    () => {
-        " LEFT JOIN whitelist_entries wl ON wl.brand_id = c.brand_id \
-         AND wl.season_id = c.season_id AND wl.status = 'active'"
-    };
-}
-
-/// The derived state of campaign row `c` joined `with_whitelist!`; precedence as in
-/// `CampaignState::derive`.
+/// The derived state of campaign row `c`; precedence as in `CampaignState::derive`.
+/// `c.whitelisted` (whether its brand has an active whitelist entry for its season) is
+/// kept on the row by the database (triggers on both tables, see migration
+/// 20261205000003), so no whitelist entry is read to derive a state.
 macro_rules! state_sql {
     () => {
         "(CASE WHEN now() >= c.ends_at THEN 'ended' \
-         WHEN wl.id IS NULL THEN 'halted' \
+         WHEN NOT c.whitelisted THEN 'halted' \
          WHEN c.paused THEN 'paused' \
          WHEN now() < c.starts_at THEN 'scheduled' \
          ELSE 'live' END)"
     };
 }
 
-/// The rows of `c` (joined `with_whitelist!`) in `state`: the same precedence as
-/// `state_sql!`, written so that the conditions on the campaign's own columns can be
-/// checked before the whitelist is probed.
+/// The rows of `c` in `state`: the same precedence as `state_sql!`. Halted ones are read
+/// from `campaigns_halted_idx` (the campaigns not whitelisted, newest first).
 fn state_condition(state: CampaignState) -> &'static str {
     match state {
         CampaignState::Ended => " AND now() >= c.ends_at",
-        CampaignState::Halted => " AND now() < c.ends_at AND wl.id IS NULL",
-        CampaignState::Paused => " AND now() < c.ends_at AND c.paused AND wl.id IS NOT NULL",
+        CampaignState::Halted => " AND NOT c.whitelisted AND now() < c.ends_at",
+        CampaignState::Paused => " AND now() < c.ends_at AND c.paused AND c.whitelisted",
         CampaignState::Scheduled => {
-            " AND now() < c.starts_at AND now() < c.ends_at AND NOT c.paused AND wl.id IS NOT NULL"
+            " AND now() < c.starts_at AND now() < c.ends_at AND NOT c.paused AND c.whitelisted"
         }
         CampaignState::Live => {
-            " AND c.starts_at <= now() AND now() < c.ends_at AND NOT c.paused AND wl.id IS NOT NULL"
+            " AND c.starts_at <= now() AND now() < c.ends_at AND NOT c.paused AND c.whitelisted"
         }
     }
 }
-
-/// `state_sql!`, for queries built at run time, such as the dashboard's counts by state.
-pub const STATE_SQL: &str = state_sql!();
-/// `with_whitelist!`, likewise.
-pub const WITH_WHITELIST: &str = with_whitelist!();
 
 macro_rules! columns {
     () => {
@@ -74,13 +57,7 @@ macro_rules! columns {
     };
 }
 
-const SELECT: &str = concat!(
-    "SELECT ",
-    columns!(),
-    " FROM campaigns c",
-    with_whitelist!(),
-    " WHERE true"
-);
+const SELECT: &str = concat!("SELECT ", columns!(), " FROM campaigns c WHERE true");
 
 /// Inserts a running campaign (the approval's caller writes the audit event).
 pub async fn insert(
@@ -96,8 +73,7 @@ pub async fn insert(
         "WITH c AS (INSERT INTO campaigns (id, application_id, brand_id, season_id, title, \
          starts_at, ends_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *) SELECT ",
         columns!(),
-        " FROM c",
-        with_whitelist!()
+        " FROM c"
     ))
     .bind(Uuid::new_v4())
     .bind(application_id)
@@ -160,8 +136,7 @@ pub async fn set_paused(
         "WITH c AS (UPDATE campaigns SET paused = NOT paused, updated_at = now() \
          WHERE id = $1 AND paused = $2 RETURNING *) SELECT ",
         columns!(),
-        " FROM c",
-        with_whitelist!()
+        " FROM c"
     ))
     .bind(id)
     .bind(from)

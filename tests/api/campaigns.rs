@@ -392,3 +392,53 @@ async fn a_halted_campaign_can_still_be_paused() {
         (Some(true), Some("halted"))
     );
 }
+
+/// `campaigns.whitelisted` (what `halted` is read from) is kept by the database whoever
+/// writes: an entry added after the campaign, a status change, a change of the campaign's
+/// brand, and a hand-written value are all set right.
+#[tokio::test]
+async fn the_whitelisted_flag_is_kept_by_the_database() {
+    let app = spawn().await;
+    let w = world(&app).await;
+    let now = Utc::now();
+    let d = Duration::days(1);
+    let flag = |id: Uuid| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, bool>("SELECT whitelisted FROM campaigns WHERE id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let late = brand(&app, &w.owner, "Late").await;
+    let c = campaign(&app, late, w.season, w.owner.id, now - d, now + d, false).await;
+    assert!(!flag(c).await, "no entry yet");
+    let entry = whitelist_entry(&app, late, w.season, "active", w.admin.id).await;
+    assert!(flag(c).await, "entry added after the campaign");
+    for (status, want) in [("suspended", false), ("active", true), ("revoked", false)] {
+        sqlx::query("UPDATE whitelist_entries SET status = $2 WHERE id = $1")
+            .bind(entry)
+            .bind(status)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        assert_eq!(flag(c).await, want, "{status}");
+    }
+    // Moved to the world's brand (whose entry is active), then set by hand.
+    sqlx::query("UPDATE campaigns SET brand_id = $2 WHERE id = $1")
+        .bind(c)
+        .bind(w.brand)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert!(flag(c).await, "moved to a whitelisted brand");
+    sqlx::query("UPDATE campaigns SET whitelisted = false WHERE id = $1")
+        .bind(c)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert!(flag(c).await, "a hand-written value is corrected");
+    assert_eq!(state_of(&app, c, &w.owner.token).await, "live");
+}
