@@ -158,11 +158,34 @@ def _only_business_codes(problem, case):
     return problem.get("code") in allowed
 
 
+FILTERED_LOG = os.environ.get("MG_FILTERED_LOG", "")
+
+
+def _note_dropped(failure, case, response, problem):
+    """One line per dropped failure, so run.sh can say what was dropped and how often."""
+    if not FILTERED_LOG:
+        return
+    codes = []
+    if isinstance(problem, dict):
+        codes = sorted({e.get("code") for e in problem.get("errors") or [] if isinstance(e, dict)}) or [
+            problem.get("code")
+        ]
+    with open(FILTERED_LOG, "a") as f:
+        f.write(f"{failure.code} {case.method.upper()} {case.operation.path} {response.status_code} {','.join(map(str, codes))}\n")
+
+
 @schemathesis.hook
 def filter_failure(context, failure, case, response):
-    """False drops the failure. Only the two exclusions described in run.sh are dropped."""
+    """False drops the failure. Only the exclusions described in run.sh are dropped."""
     if response is None:
         return True
+    keep = _keep(failure, case, response)
+    if not keep:
+        _note_dropped(failure, case, response, _problem(response))
+    return keep
+
+
+def _keep(failure, case, response):
     problem = _problem(response)
     code = problem.get("code") if isinstance(problem, dict) else None
     # positive_data_acceptance and negative_data_rejection: a PATCH whose `If-Match` does not
