@@ -86,6 +86,28 @@ fn screen(v: &serde_json::Value, path: &mut String, depth: usize) -> Result<()> 
     }
 }
 
+/// A number written with a fraction of zero (`5000.0`, `1e3`) is the integer it equals, as
+/// JSON Schema reads it (and so the OpenAPI document: `type: integer` admits `5000.0`); serde
+/// would refuse it for an `i64` field. No field of ours is a float, so nothing else changes.
+/// Beyond ±2^53 a float is not exact and is left alone (refused as before).
+fn whole_floats_as_integers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() <= EXACT
+            {
+                *v = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_floats_as_integers),
+        Value::Object(map) => map.values_mut().for_each(whole_floats_as_integers),
+        _ => {}
+    }
+}
+
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request(
@@ -94,6 +116,8 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
         )
     })?;
     screen(&value, &mut String::new(), 0)?;
+    let mut value = value;
+    whole_floats_as_integers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
@@ -216,5 +240,16 @@ mod tests {
         let e = parse::<Outer>(br#"{}"#).err().unwrap();
         assert_eq!(e.field_errors()[0].field, "name");
         assert_eq!(e.field_errors()[0].code, "required");
+    }
+
+    #[test]
+    fn whole_number_floats_are_integers() {
+        let o = parse::<Inner>(br#"{"a":5000.0}"#).unwrap();
+        assert_eq!(o.a, 5000);
+        assert_eq!(parse::<Inner>(br#"{"a":1e3}"#).unwrap().a, 1000);
+        let e = parse::<Inner>(br#"{"a":1.5}"#).err().unwrap();
+        assert_eq!(e.field_errors()[0].code, "invalid_type");
+        let e = parse::<Inner>(br#"{"a":1e300}"#).err().unwrap();
+        assert_eq!(e.field_errors()[0].code, "invalid_type");
     }
 }

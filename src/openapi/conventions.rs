@@ -9,7 +9,9 @@ use utoipa::openapi::header::Header;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::request_body::RequestBody;
 use utoipa::openapi::response::Response;
-use utoipa::openapi::schema::{ArrayItems, KnownFormat, SchemaFormat};
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayItems, KnownFormat, SchemaFormat, SchemaType,
+};
 use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{Content, ObjectBuilder, Ref, RefOr, Required, Schema, Type};
 use utoipa::{Modify, PartialSchema};
@@ -120,6 +122,9 @@ const PAGE_PARAMS: [&str; 2] = ["limit", "cursor"];
 ///   answer 409 `idempotency_in_progress`, 413 and 422 `invalid_idempotency_key` /
 ///   `idempotency_key_reused`;
 /// - every PATCH requires `If-Match` and may answer 428 and 412;
+/// - free text (a string with no `format`, `enum` or `pattern` of its own) in a JSON body or
+///   a query parameter carries the pattern of what the server refuses there: control
+///   characters (`src/api/json.rs`, `src/api/screen.rs`); `cursor` is what pages give out;
 /// - each added answer's description names the `code`s it carries; where the handler
 ///   declared that status already, the codes it does not mention are appended;
 /// - every answer has a description, 429 and 503 document `Retry-After`, `ETag` headers
@@ -130,12 +135,15 @@ pub struct Conventions;
 
 impl Modify for Conventions {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let mut body_refs = Vec::new();
         for (path, item) in openapi.paths.paths.iter_mut() {
             for (method, op) in operations_mut(item) {
                 normalise(path, method, op);
+                screen_body_text(op, &mut body_refs);
             }
         }
         let components = openapi.components.get_or_insert_with(Default::default);
+        screen_component_text(&mut components.schemas, body_refs);
         for (name, schema) in [
             ("Problem", Problem::schema()),
             ("FieldError", FieldError::schema()),
@@ -346,6 +354,7 @@ fn idempotency_key() -> Parameter {
                 .schema_type(Type::String)
                 .min_length(Some(1))
                 .max_length(Some(255))
+                .pattern(Some("^[!-~]+$"))
                 .examples([serde_json::json!("9f0c7e0e-6f1d-4d39-9d1c-3c2b7f0e5a11")]),
         ))
         .build()
@@ -383,7 +392,21 @@ fn finish_param(p: &mut Parameter) {
                 "Where the page starts: the `next_cursor` of the previous page, unchanged."
                     .to_owned()
             });
-            p.schema = Some(ObjectBuilder::new().schema_type(Type::String).into());
+            // What `Cursor::encode` gives out: unpadded base64url, at most 512 characters
+            // (`Cursor::decode`); an empty `cursor=` is not a cursor.
+            p.schema = Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(512))
+                    .pattern(Some("^[A-Za-z0-9_-]+$"))
+                    .into(),
+            );
+        }
+        (ParameterIn::Query, _) => {
+            if let Some(RefOr::T(schema)) = p.schema.as_mut() {
+                screen_schema(schema, "", QUERY_TEXT, &mut Vec::new());
+            }
         }
         (ParameterIn::Header, name) if name.eq_ignore_ascii_case("If-Match") => {
             p.required = Required::True;
@@ -394,6 +417,185 @@ fn finish_param(p: &mut Parameter) {
             });
         }
         _ => {}
+    }
+}
+
+// What the server accepts in text, as patterns (`\uXXXX` escapes, which ECMA-262, Python's
+// `re` and Rust's `regex` all read). Control characters (`char::is_control`, U+0000–U+001F and
+// U+007F–U+009F) are refused in every JSON string but line breaks and tabs (`screen` in
+// `src/api/json.rs`) and in every query parameter (`src/api/screen.rs`); the domain then
+// refuses some of those too, and trims some fields before counting (`domain::error::text`).
+// The trimmed whitespace is Unicode's White_Space, less the three the screen refuses (U+000B,
+// U+000C, U+0085).
+macro_rules! ws {
+    () => {
+        r"\t\n\r \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
+    };
+}
+macro_rules! cc {
+    () => {
+        r"\u0000-\u001F\u007F-\u009F"
+    };
+}
+macro_rules! cc_but_lines {
+    () => {
+        r"\u0000-\u0009\u000B\u000C\u000E-\u001F\u007F-\u009F"
+    };
+}
+/// Any JSON string the screen lets through: no control characters but `\t`, `\n`, `\r`.
+const BODY_TEXT: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+/// A query parameter: no control characters at all.
+const QUERY_TEXT: &str = concat!("^[^", cc!(), "]*$");
+/// One line, counted as sent (`check_len`): no control characters.
+const LINE: &str = concat!("^[^", cc!(), "]*$");
+/// Lines, counted as sent: no control characters but line breaks.
+const LINES: &str = concat!("^[^", cc_but_lines!(), "]*$");
+/// One line, trimmed before it is counted and checked (`domain::error::text`): optional
+/// whitespace around a core of `min..=max` characters (`min` at least 1) that starts and ends
+/// with something else and holds no control character. The bounds go into the pattern, and
+/// `minLength`/`maxLength` (which would count the whitespace) come off.
+const TRIMMED_LINE: &str = "trimmed line";
+/// Lines, trimmed: as [`TRIMMED_LINE`], line breaks allowed inside.
+const TRIMMED_LINES: &str = "trimmed lines";
+
+fn trimmed(inner: &str, max: Option<usize>) -> String {
+    let edge = concat!("[^", ws!(), cc!(), "]");
+    let middle = match max {
+        Some(max) => format!("{{0,{}}}", max.saturating_sub(2)),
+        None => "*".to_owned(),
+    };
+    format!(
+        "^[{ws}]*{edge}(?:[^{inner}]{middle}{edge})?[{ws}]*$",
+        ws = ws!()
+    )
+}
+
+/// The request fields whose rule is stricter than the screen's, by `Component.property`
+/// (`[]` for an array's items). Each names its check in `src/domain`; a test below keeps
+/// the names in step with the document.
+const TEXT_RULES: &[(&str, &str)] = &[
+    ("CreateKeyBody.name", TRIMMED_LINE),
+    ("CreateBody.title", TRIMMED_LINE),
+    ("PatchBody.title", TRIMMED_LINE),
+    ("RegisterBody.display_name", TRIMMED_LINE),
+    ("CreateUserBody.display_name", TRIMMED_LINE),
+    ("CreateBrandBody.name", TRIMMED_LINE),
+    ("CreateSeasonBody.name", TRIMMED_LINE),
+    ("UpdateSeasonBody.name", TRIMMED_LINE),
+    ("Phase.name", TRIMMED_LINE),
+    ("ReasonBody.reason", TRIMMED_LINES),
+    ("Creative.headline", LINE),
+    ("Creative.card_label", LINE),
+    ("Targeting.interests[]", LINE),
+    ("Creative.body", LINES),
+    ("DecisionBody.note", LINES),
+];
+
+fn is_free_text(o: &utoipa::openapi::schema::Object) -> bool {
+    let string = match &o.schema_type {
+        SchemaType::Type(t) => *t == Type::String,
+        SchemaType::Array(ts) => ts.contains(&Type::String),
+        SchemaType::AnyValue => false,
+    };
+    let free_format = match &o.format {
+        None => true,
+        Some(SchemaFormat::KnownFormat(KnownFormat::Password)) => true,
+        Some(SchemaFormat::Custom(f)) => f == "password",
+        Some(_) => false,
+    };
+    string && free_format && o.enum_values.is_none() && o.pattern.is_none()
+}
+
+/// Puts on every free-text string in `schema` (found at `key`) the pattern of what the
+/// server accepts there (`default` unless [`TEXT_RULES`] says otherwise), and collects the
+/// components it refers to in `refs`.
+fn screen_schema(schema: &mut Schema, key: &str, default: &str, refs: &mut Vec<String>) {
+    let mut each = |s: &mut RefOr<Schema>, key: &str| match s {
+        RefOr::Ref(r) => {
+            if let Some(name) = r.ref_location.strip_prefix("#/components/schemas/") {
+                refs.push(name.to_owned());
+            }
+        }
+        RefOr::T(s) => screen_schema(s, key, default, refs),
+    };
+    match schema {
+        Schema::Object(o) => {
+            if is_free_text(o) {
+                let rule = TEXT_RULES
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map_or(default, |(_, p)| p);
+                o.pattern = Some(match rule {
+                    TRIMMED_LINE | TRIMMED_LINES => {
+                        let inner = if rule == TRIMMED_LINE {
+                            cc!()
+                        } else {
+                            cc_but_lines!()
+                        };
+                        let max = o.max_length.take();
+                        o.min_length = None;
+                        trimmed(inner, max)
+                    }
+                    _ => rule.to_owned(),
+                });
+            }
+            for (name, p) in o.properties.iter_mut() {
+                each(p, &format!("{key}.{name}"));
+            }
+            if let Some(extra) = o.additional_properties.as_deref_mut()
+                && let AdditionalProperties::RefOr(s) = extra
+            {
+                each(s, &format!("{key}.*"));
+            }
+        }
+        Schema::Array(a) => {
+            if let ArrayItems::RefOrSchema(s) = &mut a.items {
+                each(s, &format!("{key}[]"));
+            }
+        }
+        Schema::OneOf(x) => x.items.iter_mut().for_each(|s| each(s, key)),
+        Schema::AllOf(x) => x.items.iter_mut().for_each(|s| each(s, key)),
+        Schema::AnyOf(x) => x.items.iter_mut().for_each(|s| each(s, key)),
+        _ => {}
+    }
+}
+
+/// The JSON request body's inline schema; the components it names are collected.
+fn screen_body_text(op: &mut Operation, refs: &mut Vec<String>) {
+    let Some(RefOr::T(body)) = op.request_body.as_mut() else {
+        return;
+    };
+    for content in body.content.values_mut() {
+        if let RefOr::T(Content {
+            schema: Some(schema),
+            ..
+        }) = content
+        {
+            match schema {
+                RefOr::T(s) => screen_schema(s, "", BODY_TEXT, refs),
+                RefOr::Ref(r) => {
+                    if let Some(name) = r.ref_location.strip_prefix("#/components/schemas/") {
+                        refs.push(name.to_owned());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Every component a request body reaches, directly or through others.
+fn screen_component_text(
+    schemas: &mut std::collections::BTreeMap<String, RefOr<Schema>>,
+    mut pending: Vec<String>,
+) {
+    let mut done = std::collections::BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        if !done.insert(name.clone()) {
+            continue;
+        }
+        if let Some(RefOr::T(schema)) = schemas.get_mut(&name) {
+            screen_schema(schema, &name, BODY_TEXT, &mut pending);
+        }
     }
 }
 

@@ -27,6 +27,7 @@ mod console;
 mod dashboard;
 mod demo;
 mod fixtures;
+mod fuzz_findings;
 mod gate;
 mod helpers;
 mod hostile;

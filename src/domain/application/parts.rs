@@ -109,7 +109,6 @@ pub struct Landing {
     /// A `tmall://` deep link into the brand's store in the Tmall app: at most 2047
     /// visible ASCII characters after `tmall://` (percent-encode anything else).
     #[schema(
-        format = "uri",
         pattern = "^tmall://[!-~]+$",
         max_length = 2055,
         example = "tmall://page.tm/shop?shopId=123"
