@@ -87,12 +87,12 @@ stop_server() {
         kill -KILL "$server_pid" 2>/dev/null || true
     fi
     # If the server died without stopping its PostgreSQL, stop it here.
-    if [ -f "$work/pg/postmaster.pid" ]; then
+    if [ -f "$work/pg/data/postmaster.pid" ]; then
         pg_ctl="$(command -v pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null | tail -1)"
         if [ "$(id -u)" = 0 ]; then
-            runuser -u postgres -- "$pg_ctl" stop -m immediate -D "$work/pg" >/dev/null 2>&1 || true
+            runuser -u postgres -- "$pg_ctl" stop -m immediate -D "$work/pg/data" >/dev/null 2>&1 || true
         else
-            "$pg_ctl" stop -m immediate -D "$work/pg" >/dev/null 2>&1 || true
+            "$pg_ctl" stop -m immediate -D "$work/pg/data" >/dev/null 2>&1 || true
         fi
     fi
     rm -rf "$work"
@@ -179,6 +179,30 @@ curl -fsS "$base/healthz" >/dev/null || { echo "server stopped answering /health
 if grep -n 'panicked' "$logs/server.log" >&2; then
     failed+=(panic)
 fi
+
+# SPEC §7: after some 25,000 requests of every kind, no usable secret is readable from the
+# database: neither the credentials handed out above nor anything shaped like a session token
+# or an API key (`mgs_`/`mgk_` and 43 base64url characters), in any table.
+dump="$work/dump.sql"
+pg_dump="$(command -v pg_dump || ls /usr/lib/postgresql/*/bin/pg_dump 2>/dev/null | tail -1)"
+PGPASSWORD="$(cat "$work/pg/password")" "$pg_dump" --no-owner -h 127.0.0.1 \
+    -p "$(cat "$work/pg/port")" -U postgres -d moments_gate >"$dump"
+grep -q 'COPY public.api_keys' "$dump" || { echo "the dump is empty" >&2; failed+=(dump); }
+for secret in "$marketer" "$reviewer" "$admin" "$api_key" "$password"; do
+    if grep -qF -- "$secret" "$dump"; then
+        echo "a secret handed out is in the database dump" >&2
+        failed+=(secret-in-dump)
+    fi
+done
+if grep -qE 'mg[sk]_[A-Za-z0-9_-]{43}' "$dump"; then
+    echo "something shaped like a token or key is in the database dump:" >&2
+    grep -oE 'mg[sk]_[A-Za-z0-9_-]{4}' "$dump" | head -3 >&2
+    failed+=(token-in-dump)
+fi
+case " ${failed[*]} " in
+    *dump*) ;;
+    *) echo "== database dump after the runs: $(wc -c <"$dump") bytes, no token, key or password in it" ;;
+esac
 
 if [ "${#failed[@]}" -gt 0 ]; then
     echo "schemathesis failed: ${failed[*]}" >&2
