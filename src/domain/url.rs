@@ -55,6 +55,11 @@ pub fn parse(raw: &str) -> Option<HttpsUrl> {
     if host.is_empty() || host.split('.').any(str::is_empty) {
         return None;
     }
+    // The normal form is what is stored and answered (a path of at least `/`, characters
+    // percent-encoded): it must keep the bound too.
+    if url.as_str().len() > MAX_LEN {
+        return None;
+    }
     Some(HttpsUrl { url, host })
 }
 
@@ -99,6 +104,12 @@ mod tests {
             assert!(parse(bad).is_none(), "{bad}");
         }
         assert!(parse(&format!("https://a.example/{}", "x".repeat(MAX_LEN))).is_none());
+        // Within the bound as sent, past it in normal form (a `/` added, spaces encoded).
+        let host = format!("https://{}.example", "a".repeat(MAX_LEN - 16));
+        assert_eq!(host.len(), MAX_LEN);
+        assert!(parse(&host).is_none());
+        let spaced = format!("https://a.example/{}", " x".repeat(700));
+        assert!(spaced.len() <= MAX_LEN && parse(&spaced).is_none());
     }
 
     #[test]

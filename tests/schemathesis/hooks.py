@@ -20,6 +20,7 @@
 """
 
 import json
+import re
 import os
 import urllib.request
 import uuid
@@ -148,13 +149,44 @@ def _problem(response):
         return None
 
 
+# SPEC §7 "URLs are parsed once by one rule and stored normalised": the stored (and answered)
+# normal form — the URL standard's serialisation, which adds a `/` to an empty path and
+# percent-encodes, up to three characters for one — is held to the documented 2048 too. A
+# sent URL can only grow that much past a third of the bound, so `invalid_url` is dropped for
+# such long URLs only; a shorter URL refused as `invalid_url` still fails the run.
+LONG_URL = 2048 // 3
+
+
+def _field(body, path):
+    """The value at `creative.image_urls[0]` in the request body, or None."""
+    value = body
+    for part in re.findall(r"[^.\[\]]+", path or ""):
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def _business(error, case, allowed):
+    if not isinstance(error, dict):
+        return False
+    code = error.get("code")
+    if code == "invalid_url":
+        value = _field(case.body if isinstance(case.body, dict) else None, error.get("field"))
+        return isinstance(value, str) and len(value) > LONG_URL
+    return code in allowed
+
+
 def _only_business_codes(problem, case):
     if not isinstance(problem, dict):
         return False
     allowed = BUSINESS_422 | CONDITIONAL_422.get((case.method.upper(), case.operation.path), set())
     errors = problem.get("errors")
     if isinstance(errors, list) and errors:
-        return all(isinstance(e, dict) and e.get("code") in allowed for e in errors)
+        return all(_business(e, case, allowed) for e in errors)
     return problem.get("code") in allowed
 
 
