@@ -26,7 +26,7 @@ Environment:
   ADMIN_PASSWORD               create-admin: the new admin's password (else read from stdin)
   SESSION_TTL_SECONDS          session lifetime [default: 43200 = 12 hours]
   CORS_ORIGINS                 comma-separated origins allowed by CORS [default: none]
-  HASH_CONCURRENCY             password hashes running at once [default: half the CPUs]
+  HASH_CONCURRENCY             password hashes running at once, at low priority [default: the CPUs, at most 8]
   HASH_QUEUE                   password hashes that may wait; past that 503 overloaded [default: 64]
   ANON_RATE_PER_MINUTE         sign-ups and sign-ins per client address and minute [default: 30]
   TRUSTED_PROXIES              proxies (addresses or networks, comma-separated) whose

@@ -148,7 +148,7 @@ impl Settings {
                         .collect()
                 })
                 .unwrap_or_default(),
-            hash_concurrency: parse_var("HASH_CONCURRENCY")?.unwrap_or((cpus / 2).max(1)),
+            hash_concurrency: parse_var("HASH_CONCURRENCY")?.unwrap_or(cpus.clamp(1, 8)),
             hash_queue: parse_var("HASH_QUEUE")?.unwrap_or(d.hash_queue),
             db_max_connections: parse_var("DB_MAX_CONNECTIONS")?.unwrap_or(d.db_max_connections),
             db_acquire_timeout: parse_var::<u64>("DB_ACQUIRE_TIMEOUT_SECONDS")?

@@ -104,35 +104,6 @@ struct RouteHandles {
     statuses: [(u16, Counter); COMMON_STATUSES.len()],
 }
 
-/// Every gate reason, in the order of `reason_index`.
-const REASONS: [&str; 10] = [
-    "ok",
-    "not_found",
-    "whitelist_revoked",
-    "whitelist_suspended",
-    "not_whitelisted",
-    "brand_unverified",
-    "paused",
-    "not_started",
-    "ended",
-    "outside_whitelist_window",
-];
-
-fn reason_index(r: Reason) -> usize {
-    match r {
-        Reason::Ok => 0,
-        Reason::NotFound => 1,
-        Reason::WhitelistRevoked => 2,
-        Reason::WhitelistSuspended => 3,
-        Reason::NotWhitelisted => 4,
-        Reason::BrandUnverified => 5,
-        Reason::Paused => 6,
-        Reason::NotStarted => 7,
-        Reason::Ended => 8,
-        Reason::OutsideWhitelistWindow => 9,
-    }
-}
-
 /// What the app reports. Fields that other modules bump directly are plain atomics.
 pub struct Metrics {
     registry: Mutex<Registry>,
@@ -142,8 +113,8 @@ pub struct Metrics {
     routes: OnceLock<HashMap<String, Vec<(&'static str, RouteHandles)>>>,
     /// Gate checks answered (a batch counts each check).
     pub gate_checks: AtomicU64,
-    /// Gate checks by reason, indexed as `REASONS`.
-    gate_reasons: [AtomicU64; REASONS.len()],
+    /// Gate checks by reason, indexed as `Reason::ALL`.
+    gate_reasons: [AtomicU64; Reason::ALL.len()],
     /// Full reloads of the gate's cache.
     pub gate_reloads: AtomicU64,
     /// Unix time (ms) at which the gate last loaded or applied a change: its state's age.
@@ -297,14 +268,14 @@ impl Metrics {
     }
 
     pub fn count_reason(&self, r: Reason) {
-        self.gate_reasons[reason_index(r)].fetch_add(1, Ordering::Relaxed);
+        self.gate_reasons[r.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts a batch's reasons: one atomic add per reason seen, not per check.
     pub fn count_reasons(&self, reasons: impl Iterator<Item = Reason>) {
-        let mut n = [0u64; REASONS.len()];
+        let mut n = [0u64; Reason::ALL.len()];
         for r in reasons {
-            n[reason_index(r)] += 1;
+            n[r.index()] += 1;
         }
         for (i, k) in n.into_iter().enumerate() {
             if k > 0 {
@@ -383,7 +354,7 @@ impl Snapshot<'_> {
 #[derive(Debug)]
 struct Figures {
     gate_checks: u64,
-    reasons: [u64; REASONS.len()],
+    reasons: [u64; Reason::ALL.len()],
     gate_reloads: u64,
     gate_refreshed_ms: i64,
     gate_reload_us: u64,
@@ -440,7 +411,7 @@ impl prometheus_client::collector::Collector for Figures {
                 None,
                 MetricType::Counter,
             )?;
-            for (reason, n) in REASONS.iter().zip(self.reasons) {
+            for (reason, n) in Reason::ALL.iter().map(|r| r.as_str()).zip(self.reasons) {
                 ConstCounter::new(n).encode(m.encode_family(&ReasonLabel { reason })?)?;
             }
         }

@@ -1,7 +1,7 @@
 //! The gate for the ad-serving side: may this campaign serve at time T? Answered from the
 //! in-memory cache (see `crate::gate`), never with a query per check.
 
-use crate::api::json::ApiJson;
+use crate::api::json::{Strict, StrictJson};
 use crate::auth::Caller;
 use crate::domain::error::{Code, Errors, Rejection};
 use crate::domain::time;
@@ -10,7 +10,7 @@ use crate::gate::Verdict;
 use crate::gate::decision::Reason;
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, post, web};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -95,7 +95,7 @@ pub async fn check(
         .json(verdict))
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Debug, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchCheck {
     /// An unknown campaign is answered with reason `not_found`, not an error.
@@ -104,13 +104,17 @@ pub struct BatchCheck {
     pub at: Option<DateTime<Utc>>,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Debug, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchBody {
     /// 1 to 1000 checks.
     #[schema(min_items = 1, max_items = 1000)]
     pub checks: Vec<BatchCheck>,
 }
+
+/// Only UUIDs and times, no numbers, three levels deep: read in one pass (a property test
+/// holds it to what the screening parse gives).
+impl Strict for BatchBody {}
 
 #[derive(Serialize, ToSchema)]
 pub struct BatchAnswer {
@@ -136,7 +140,7 @@ pub struct BatchAnswer {
 pub async fn batch(
     state: web::Data<AppState>,
     caller: Caller,
-    body: ApiJson<BatchBody>,
+    body: StrictJson<BatchBody>,
 ) -> Result<HttpResponse> {
     authorize(&caller)?;
     let checks = body.0.checks;
@@ -166,5 +170,54 @@ pub async fn batch(
         .count_reasons(results.iter().map(|v| v.reason));
     Ok(HttpResponse::Ok()
         .insert_header((AGE_HEADER, age.as_millis().to_string()))
-        .json(BatchAnswer { results }))
+        .content_type("application/json")
+        .body(answer_json(&results)))
+}
+
+/// The batch's answer, `BatchAnswer { results }` as JSON, byte for byte what serde writes
+/// (a property test holds it to that), written straight into one buffer: through serde
+/// the escaping of every id and the formatting of every time were a fifth of a batch's
+/// cost. A time is formatted once for a run of checks at the same time (a batch without
+/// `at` is all one time).
+pub fn answer_json(results: &[Verdict]) -> Vec<u8> {
+    fn id(out: &mut Vec<u8>, id: Option<Uuid>) {
+        match id {
+            Some(id) => {
+                out.push(b'"');
+                let mut buf = Uuid::encode_buffer();
+                out.extend_from_slice(id.hyphenated().encode_lower(&mut buf).as_bytes());
+                out.push(b'"');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+    // About 190 bytes a verdict with its ids.
+    let mut out = Vec::with_capacity(16 + results.len() * 192);
+    let mut at_text: Option<(DateTime<Utc>, String)> = None;
+    out.extend_from_slice(b"{\"results\":[");
+    for (i, v) in results.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"campaign_id\":");
+        id(&mut out, Some(v.campaign_id));
+        out.extend_from_slice(b",\"brand_id\":");
+        id(&mut out, v.brand_id);
+        out.extend_from_slice(b",\"season_id\":");
+        id(&mut out, v.season_id);
+        out.extend_from_slice(b",\"at\":\"");
+        let text = match at_text.take() {
+            Some((at, text)) if at == v.at => text,
+            _ => v.at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        };
+        out.extend_from_slice(text.as_bytes());
+        at_text = Some((v.at, text));
+        out.extend_from_slice(b"\",\"eligible\":");
+        out.extend_from_slice(if v.eligible { b"true" } else { b"false" });
+        out.extend_from_slice(b",\"reason\":\"");
+        out.extend_from_slice(v.reason.as_str().as_bytes());
+        out.extend_from_slice(b"\"}");
+    }
+    out.extend_from_slice(b"]}");
+    out
 }

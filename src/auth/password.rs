@@ -211,6 +211,25 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// How much nicer than the server the hashing threads run.
+pub const HASH_NICENESS: i32 = 10;
+
+/// Lowers the calling thread's priority by [`HASH_NICENESS`] (on Linux nice is per thread):
+/// hashing then takes only the CPU that requests leave idle. Every core may hash when
+/// nothing else runs, yet a flood of sign-ins cannot slow the gate — under contention the
+/// scheduler gives a thread at nice 10 about a tenth of the share of one at nice 0.
+fn yield_to_requests() {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{getpriority_process, setpriority_process};
+        let raised = getpriority_process(None)
+            .and_then(|now| setpriority_process(None, (now + HASH_NICENESS).min(19)));
+        if let Err(e) = raised {
+            tracing::warn!(error = %e, "password hashing: could not lower the thread's priority");
+        }
+    }
+}
+
 /// The hashing threads: a fixed number, each with its own reused argon2 memory. They end
 /// when the last `Hasher` clone is dropped (the channel closes).
 struct Pool {
@@ -226,6 +245,7 @@ impl Pool {
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
                 .spawn(move || {
+                    yield_to_requests();
                     loop {
                         // The lock is held only while taking a job, not while running it.
                         let job = match queue.lock() {
@@ -554,6 +574,55 @@ mod tests {
         .to_string();
         assert!(verify_phc(b"a fine long passphrase", &stronger));
         assert!(!verify_phc(b"a fine long passphrasE", &stronger));
+    }
+
+    /// The nice value of each thread of this process whose name starts with `prefix`.
+    #[cfg(target_os = "linux")]
+    fn nice_of_threads(prefix: &str) -> Vec<i32> {
+        let nice = |stat: &str| -> i32 {
+            // Field 19, counted from the state (field 3) after the name's parenthesis.
+            let rest = stat.rsplit_once(')').unwrap().1;
+            rest.split_whitespace().nth(16).unwrap().parse().unwrap()
+        };
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|t| {
+                let dir = t.unwrap().path();
+                let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
+                comm.starts_with(prefix)
+                    .then(|| nice(&std::fs::read_to_string(dir.join("stat")).unwrap()))
+            })
+            .collect()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_run_nicer_than_the_server() {
+        let h = Hasher::new(2);
+        assert!(!h.verify("whatever", None).await.unwrap());
+        let process = {
+            let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+            let rest = stat.rsplit_once(')').unwrap().1.to_owned();
+            rest.split_whitespace()
+                .nth(16)
+                .unwrap()
+                .parse::<i32>()
+                .unwrap()
+        };
+        let want = (process + HASH_NICENESS).min(19);
+        // A thread (this test's or another's) may not have run its first line yet.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let hashing = nice_of_threads("argon2-");
+            if hashing.len() >= 2 && hashing.iter().all(|n| *n == want) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{hashing:?}, not {want}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     #[tokio::test]

@@ -36,8 +36,43 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in the order of [`Reason::index`].
+    pub const ALL: [Reason; 10] = [
+        Reason::Ok,
+        Reason::NotFound,
+        Reason::WhitelistRevoked,
+        Reason::WhitelistSuspended,
+        Reason::NotWhitelisted,
+        Reason::BrandUnverified,
+        Reason::Paused,
+        Reason::NotStarted,
+        Reason::Ended,
+        Reason::OutsideWhitelistWindow,
+    ];
+
     pub fn eligible(self) -> bool {
         self == Reason::Ok
+    }
+
+    /// Its place in [`Reason::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Its name as answered (what serde writes, as a test holds it to).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Ok => "ok",
+            Reason::NotFound => "not_found",
+            Reason::WhitelistRevoked => "whitelist_revoked",
+            Reason::WhitelistSuspended => "whitelist_suspended",
+            Reason::NotWhitelisted => "not_whitelisted",
+            Reason::BrandUnverified => "brand_unverified",
+            Reason::Paused => "paused",
+            Reason::NotStarted => "not_started",
+            Reason::Ended => "ended",
+            Reason::OutsideWhitelistWindow => "outside_whitelist_window",
+        }
     }
 }
 
@@ -177,6 +212,14 @@ mod tests {
         WhitelistFacts {
             open: None,
             any_revoked: true,
+        }
+    }
+
+    #[test]
+    fn every_reason_is_named_as_serde_names_it_and_indexed_in_order() {
+        for (i, r) in Reason::ALL.into_iter().enumerate() {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+            assert_eq!(r.index(), i);
         }
     }
 

@@ -17,6 +17,8 @@ use moments_gate::domain::version::IfMatch;
 use moments_gate::domain::whitelist::Reason;
 use proptest::prelude::*;
 
+mod gate;
+
 fn no_control(s: &str) -> bool {
     !s.chars().any(char::is_control)
 }
