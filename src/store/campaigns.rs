@@ -1,7 +1,7 @@
 //! Campaigns, each with its state derived in SQL at read time so that lists can filter
 //! by it. The CASE below is `domain::campaign::CampaignState::derive`; keep them in step.
 
-use super::{Scope, fetch_page};
+use super::{Scope, fetch_page, push_keyset};
 pub use crate::domain::campaign::Campaign;
 use crate::domain::campaign::CampaignState;
 use crate::domain::page::{Cursor, List, PageParams};
@@ -109,17 +109,32 @@ pub async fn list(
     scope: Scope,
     page: &PageParams,
 ) -> sqlx::Result<List<Campaign>> {
+    let filter = |qb: &mut QueryBuilder<sqlx::Postgres>| {
+        if let Some(s) = f.season_id {
+            qb.push(" AND c.season_id = ").push_bind(s);
+        }
+        if let Some(b) = f.brand_id {
+            qb.push(" AND c.brand_id = ").push_bind(b);
+        }
+        if let Some(st) = f.state {
+            qb.push(state_condition(st));
+        }
+        scope.push(qb, "c.brand_id");
+    };
     let mut qb = QueryBuilder::new(SELECT);
-    if let Some(s) = f.season_id {
-        qb.push(" AND c.season_id = ").push_bind(s);
+    if f.state.is_some() {
+        // The page's ids first, then only their rows. A state is decided by a few columns
+        // that an index can cover (for live and scheduled: `campaigns_runnable_idx`), so
+        // the ids come from the index alone; the newest campaigns are mostly scheduled,
+        // and reading each from the table only to pass it over cost 15 ms a page of live
+        // ones at 200k campaigns.
+        qb.push(" AND c.id IN (SELECT c.id FROM campaigns c WHERE true");
+        filter(&mut qb);
+        push_keyset(&mut qb, "c.created_at", "c.id", page);
+        qb.push(")");
+    } else {
+        filter(&mut qb);
     }
-    if let Some(b) = f.brand_id {
-        qb.push(" AND c.brand_id = ").push_bind(b);
-    }
-    if let Some(st) = f.state {
-        qb.push(state_condition(st));
-    }
-    scope.push(&mut qb, "c.brand_id");
     fetch_page(qb, pool, ("c.created_at", "c.id"), page, |c: &Campaign| {
         Cursor::new(c.created_at, c.id)
     })

@@ -1,7 +1,7 @@
 //! GET /v1/audit: filters, newest-first paging without gaps or duplicates, refusals.
 
 use crate::applications::world;
-use crate::helpers::{TestApp, assert_problem, spawn};
+use crate::helpers::{TestApp, all_pages, assert_problem, spawn};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -30,35 +30,6 @@ async fn insert_event(
     .await
     .unwrap();
     id
-}
-
-/// Every id the API lists for `query`, following `next_cursor` with pages of `limit`.
-async fn all_pages(app: &TestApp, token: &str, query: &str, limit: usize) -> Vec<String> {
-    let mut ids = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..1000 {
-        let mut url = url::Url::parse(&format!("{}/v1/audit", app.base)).unwrap();
-        url.set_query(Some(query));
-        url.query_pairs_mut()
-            .append_pair("limit", &limit.to_string());
-        if let Some(c) = &cursor {
-            url.query_pairs_mut().append_pair("cursor", c);
-        }
-        let res = app.client.get(url).bearer_auth(token).send().await.unwrap();
-        assert_eq!(res.status(), StatusCode::OK, "{query}");
-        let body: Value = res.json().await.unwrap();
-        let items = body["items"].as_array().unwrap();
-        assert!(items.len() <= limit);
-        ids.extend(items.iter().map(|e| e["id"].as_str().unwrap().to_owned()));
-        match body["next_cursor"].as_str() {
-            Some(c) => {
-                assert_eq!(items.len(), limit, "only a full page has a next one");
-                cursor = Some(c.to_owned());
-            }
-            None => return ids,
-        }
-    }
-    panic!("paging did not end");
 }
 
 /// The first page for `query` (with the default limit).
@@ -118,7 +89,7 @@ async fn each_filter_narrows_the_trail() {
         .await;
     assert_eq!(key.status(), StatusCode::CREATED);
 
-    let all = all_pages(app, token, "", 200).await;
+    let all = all_pages(app, "/v1/audit", token, "", 200).await;
     assert_eq!(
         all,
         expected(app, "true", None).await,
@@ -274,7 +245,7 @@ async fn paging_has_no_gaps_or_duplicates() {
     assert!(want.len() > 50, "more than the default page");
 
     for limit in [1, 3, 5, 7, 50] {
-        let got = all_pages(&app, &admin.token, "", limit).await;
+        let got = all_pages(&app, "/v1/audit", &admin.token, "", limit).await;
         assert_eq!(
             got.len(),
             got.iter().collect::<HashSet<_>>().len(),
@@ -293,11 +264,19 @@ async fn paging_has_no_gaps_or_duplicates() {
     .unwrap();
     assert_eq!(want.len(), 35);
     for limit in [2, 4, 35, 200] {
-        let got = all_pages(&app, &admin.token, "entity_type=campaign", limit).await;
+        let got = all_pages(
+            &app,
+            "/v1/audit",
+            &admin.token,
+            "entity_type=campaign",
+            limit,
+        )
+        .await;
         assert_eq!(got, want, "limit {limit}");
     }
     let got = all_pages(
         &app,
+        "/v1/audit",
         &admin.token,
         &format!("entity_id={entity}&since=2020-01-01T00:02:00Z&until=2020-01-01T00:08:00Z"),
         3,

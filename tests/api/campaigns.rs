@@ -1,7 +1,7 @@
 //! Campaigns: derived state, visibility, pause and resume.
 
 use crate::fixtures::{World, audit_count, brand, campaign, whitelist_entry, world};
-use crate::helpers::{TestApp, assert_problem, spawn};
+use crate::helpers::{TestApp, all_pages, assert_problem, spawn};
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -441,4 +441,77 @@ async fn the_whitelisted_flag_is_kept_by_the_database() {
         .unwrap();
     assert!(flag(c).await, "a hand-written value is corrected");
     assert_eq!(state_of(&app, c, &w.owner.token).await, "live");
+}
+
+/// A state filter reads the page's ids first (from an index where one covers the state),
+/// then their rows: every page in order, each campaign once, across cursors, for every
+/// state and with a season filter and a marketer's scope as well.
+#[tokio::test]
+async fn a_state_filter_pages_in_order_across_cursors() {
+    let app = spawn().await;
+    let w = world(&app).await;
+    let now = Utc::now();
+    let (day, week) = (Duration::days(1), Duration::days(7));
+    // Interleaved in creation order: live, scheduled and paused ones.
+    for i in 0..4 {
+        live(&app, &w).await;
+        campaign(
+            &app,
+            w.brand,
+            w.season,
+            w.owner.id,
+            now + day,
+            now + week,
+            false,
+        )
+        .await;
+        if i % 2 == 0 {
+            campaign(
+                &app,
+                w.brand,
+                w.season,
+                w.owner.id,
+                now - day,
+                now + week,
+                true,
+            )
+            .await;
+        }
+    }
+    let everything = all_pages(&app, "/v1/campaigns", &w.admin.token, "", 100).await;
+    assert_eq!(everything.len(), 10);
+    let res = app.get("/v1/campaigns?limit=100", &w.admin.token).await;
+    let all: Value = res.json().await.unwrap();
+    let of_state = |state: &str| -> Vec<String> {
+        all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["state"] == state)
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (state, n) in [("live", 4), ("scheduled", 4), ("paused", 2), ("ended", 0)] {
+        let want = of_state(state);
+        assert_eq!(want.len(), n, "{state}");
+        for limit in [1, 3, 50] {
+            for (token, query) in [
+                (&w.admin.token, format!("state={state}")),
+                (
+                    &w.admin.token,
+                    format!("state={state}&season_id={}", w.season),
+                ),
+                (&w.owner.token, format!("state={state}")),
+            ] {
+                let got = all_pages(&app, "/v1/campaigns", token, &query, limit).await;
+                assert_eq!(got, want, "{query}, pages of {limit}");
+            }
+        }
+    }
+    // Another brand's marketer sees none of them, in any state.
+    for state in ["live", "scheduled", "paused"] {
+        let query = format!("state={state}");
+        let got = all_pages(&app, "/v1/campaigns", &w.stranger.token, &query, 2).await;
+        assert!(got.is_empty(), "{state}");
+    }
 }

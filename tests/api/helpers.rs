@@ -290,3 +290,39 @@ pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
     assert!(body["title"].is_string() && body["detail"].is_string() && body["type"].is_string());
     body
 }
+
+/// Every id the list at `path` gives for `query`, in order, following `next_cursor` with
+/// pages of `limit` (each full but the last).
+pub async fn all_pages(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    query: &str,
+    limit: usize,
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..1000 {
+        let mut url = url::Url::parse(&format!("{}{path}", app.base)).unwrap();
+        url.set_query(Some(query));
+        url.query_pairs_mut()
+            .append_pair("limit", &limit.to_string());
+        if let Some(c) = &cursor {
+            url.query_pairs_mut().append_pair("cursor", c);
+        }
+        let res = app.client.get(url).bearer_auth(token).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{query}");
+        let body: Value = res.json().await.unwrap();
+        let items = body["items"].as_array().unwrap();
+        assert!(items.len() <= limit);
+        ids.extend(items.iter().map(|e| e["id"].as_str().unwrap().to_owned()));
+        match body["next_cursor"].as_str() {
+            Some(c) => {
+                assert_eq!(items.len(), limit, "only a full page has a next one");
+                cursor = Some(c.to_owned());
+            }
+            None => return ids,
+        }
+    }
+    panic!("paging did not end");
+}
