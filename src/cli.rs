@@ -26,7 +26,7 @@ Environment:
   ADMIN_PASSWORD               create-admin: the new admin's password (else read from stdin)
   SESSION_TTL_SECONDS          session lifetime [default: 43200 = 12 hours]
   CORS_ORIGINS                 comma-separated origins allowed by CORS [default: none]
-  HASH_CONCURRENCY             password hashes running at once, at low priority [default: the CPUs, at most 8]
+  HASH_CONCURRENCY             password hashes running at once (nice +10 on Linux) [default: the CPUs, at most 4; half of them under a CPU quota or off Linux]
   HASH_QUEUE                   password hashes that may wait; past that 503 overloaded [default: 64]
   ANON_RATE_PER_MINUTE         sign-ups and sign-ins per client address and minute [default: 30]
   TRUSTED_PROXIES              proxies (addresses or networks, comma-separated) whose
@@ -90,7 +90,7 @@ pub enum Command {
         /// How long to hash for
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
-        /// Threads hashing at once [default: CPU count, as HASH_CONCURRENCY]
+        /// Threads hashing at once [default: every CPU the process may use]
         #[arg(long)]
         threads: Option<usize>,
     },

@@ -101,6 +101,40 @@ impl Default for Settings {
     }
 }
 
+/// Password-hashing threads when `HASH_CONCURRENCY` is not set. On Linux, where they run
+/// at low priority (see `auth::password`), one for each CPU this process may use, at most 4
+/// (each holds a 19 MiB argon2 block): hashing then takes the CPU requests leave idle. But
+/// priority orders threads only on a shared CPU: under a container's CPU quota, hashing on
+/// the host's idle cores would spend the quota and get the whole process throttled, gate
+/// included. So where the process may use fewer CPUs than the machine has (a quota or an
+/// affinity mask), and off Linux, half of them, as ever.
+fn default_hash_concurrency() -> usize {
+    let usable = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let online = online_cpus();
+    if cfg!(target_os = "linux") && online == Some(usable) {
+        usable.clamp(1, 4)
+    } else {
+        (usable / 2).max(1)
+    }
+}
+
+/// The machine's CPUs, from `/sys/devices/system/cpu/online` (`0-3,6-7`); `None` off Linux
+/// or when it cannot be read.
+fn online_cpus() -> Option<usize> {
+    let text = std::fs::read_to_string("/sys/devices/system/cpu/online").ok()?;
+    parse_cpu_list(text.trim())
+}
+
+fn parse_cpu_list(list: &str) -> Option<usize> {
+    list.split(',').try_fold(0usize, |n, part| {
+        let count = match part.split_once('-') {
+            Some((a, b)) => b.parse::<usize>().ok()?.checked_sub(a.parse().ok()?)? + 1,
+            None => part.parse::<usize>().map(|_| 1).ok()?,
+        };
+        Some(n + count)
+    })
+}
+
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
@@ -133,7 +167,6 @@ impl Settings {
                 "set both BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD, or neither"
             ),
         };
-        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Self {
             database_url: var("DATABASE_URL"),
             bind: var("BIND").unwrap_or(d.bind),
@@ -148,7 +181,8 @@ impl Settings {
                         .collect()
                 })
                 .unwrap_or_default(),
-            hash_concurrency: parse_var("HASH_CONCURRENCY")?.unwrap_or(cpus.clamp(1, 8)),
+            hash_concurrency: parse_var("HASH_CONCURRENCY")?
+                .unwrap_or_else(default_hash_concurrency),
             hash_queue: parse_var("HASH_QUEUE")?.unwrap_or(d.hash_queue),
             db_max_connections: parse_var("DB_MAX_CONNECTIONS")?.unwrap_or(d.db_max_connections),
             db_acquire_timeout: parse_var::<u64>("DB_ACQUIRE_TIMEOUT_SECONDS")?
@@ -174,5 +208,33 @@ impl Settings {
                 .map_or(d.housekeeping_every, Duration::from_secs)
                 .max(Duration::from_secs(1)),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_lists_are_counted() {
+        assert_eq!(parse_cpu_list("0"), Some(1));
+        assert_eq!(parse_cpu_list("0-1"), Some(2));
+        assert_eq!(parse_cpu_list("0-3,6-7"), Some(6));
+        assert_eq!(parse_cpu_list("0,2,4-5"), Some(4));
+        for bad in ["", "x", "3-1", "0-", "-1"] {
+            assert_eq!(parse_cpu_list(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn hashing_defaults_to_at_most_four_threads_and_at_least_one() {
+        let n = default_hash_concurrency();
+        assert!((1..=4).contains(&n), "{n}");
+        let usable = std::thread::available_parallelism().map_or(2, |n| n.get());
+        if cfg!(target_os = "linux") && online_cpus() == Some(usable) {
+            assert_eq!(n, usable.min(4));
+        } else {
+            assert_eq!(n, (usable / 2).max(1));
+        }
     }
 }

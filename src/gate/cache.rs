@@ -9,7 +9,7 @@ use sqlx::{PgConnection, PgPool};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
-/// The hasher of the tables every check reads. Their keys are ids the database made
+/// The hasher of the tables every check reads. Their keys are ids the server made
 /// (random v4 UUIDs), never ones a caller chooses, so SipHash's protection buys nothing
 /// there and costs a fifth of a batch; foldhash is still seeded at random per table.
 /// Tables that hold what callers send (`unknown`) or credentials keep the standard one.

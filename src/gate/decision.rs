@@ -54,9 +54,21 @@ impl Reason {
         self == Reason::Ok
     }
 
-    /// Its place in [`Reason::ALL`].
+    /// Its place in [`Reason::ALL`] (a match, so a new reason does not compile until it
+    /// has one).
     pub fn index(self) -> usize {
-        self as usize
+        match self {
+            Reason::Ok => 0,
+            Reason::NotFound => 1,
+            Reason::WhitelistRevoked => 2,
+            Reason::WhitelistSuspended => 3,
+            Reason::NotWhitelisted => 4,
+            Reason::BrandUnverified => 5,
+            Reason::Paused => 6,
+            Reason::NotStarted => 7,
+            Reason::Ended => 8,
+            Reason::OutsideWhitelistWindow => 9,
+        }
     }
 
     /// Its name as answered (what serde writes, as a test holds it to).
@@ -220,6 +232,7 @@ mod tests {
         for (i, r) in Reason::ALL.into_iter().enumerate() {
             assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
             assert_eq!(r.index(), i);
+            assert_eq!(Reason::ALL[r.index()], r);
         }
     }
 

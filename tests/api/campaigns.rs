@@ -1,6 +1,6 @@
 //! Campaigns: derived state, visibility, pause and resume.
 
-use crate::fixtures::{World, audit_count, brand, campaign, whitelist_entry, world};
+use crate::fixtures::{World, audit_count, brand, campaign, season, whitelist_entry, world};
 use crate::helpers::{TestApp, all_pages, assert_problem, spawn};
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
@@ -444,74 +444,96 @@ async fn the_whitelisted_flag_is_kept_by_the_database() {
 }
 
 /// A state filter reads the page's ids first (from an index where one covers the state),
-/// then their rows: every page in order, each campaign once, across cursors, for every
-/// state and with a season filter and a marketer's scope as well.
+/// then their rows: each state's campaigns in page order, each once, across cursors, with a
+/// season filter, and within a marketer's scope.
 #[tokio::test]
 async fn a_state_filter_pages_in_order_across_cursors() {
     let app = spawn().await;
     let w = world(&app).await;
     let now = Utc::now();
     let (day, week) = (Duration::days(1), Duration::days(7));
-    // Interleaved in creation order: live, scheduled and paused ones.
+    let later = season(&app, "1111-2027").await;
+    whitelist_entry(&app, w.brand, later, "active", w.reviewer.id).await;
+    // Interleaved in creation order, over two brands and two seasons: live, scheduled,
+    // paused and ended ones.
     for i in 0..4 {
-        live(&app, &w).await;
-        campaign(
-            &app,
-            w.brand,
-            w.season,
-            w.owner.id,
-            now + day,
-            now + week,
-            false,
-        )
-        .await;
+        let (brand, by) = if i % 2 == 0 {
+            (w.brand, w.owner.id)
+        } else {
+            (w.other_brand, w.stranger.id)
+        };
+        let season_of = if i == 2 { later } else { w.season };
+        campaign(&app, brand, season_of, by, now - day, now + week, false).await;
+        campaign(&app, brand, season_of, by, now + day, now + week, false).await;
+        campaign(&app, brand, season_of, by, now - week, now - day, false).await;
         if i % 2 == 0 {
-            campaign(
-                &app,
-                w.brand,
-                w.season,
-                w.owner.id,
-                now - day,
-                now + week,
-                true,
-            )
-            .await;
+            campaign(&app, brand, season_of, by, now - day, now + week, true).await;
         }
     }
-    let everything = all_pages(&app, "/v1/campaigns", &w.admin.token, "", 100).await;
-    assert_eq!(everything.len(), 10);
+    // The other brand's entry suspended: its running campaigns are halted.
+    let res = app
+        .post(
+            &format!("/v1/whitelist/{}/suspend", w.other_entry),
+            Some(&w.reviewer.token),
+            json!({"reason": "check"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
     let res = app.get("/v1/campaigns?limit=100", &w.admin.token).await;
     let all: Value = res.json().await.unwrap();
-    let of_state = |state: &str| -> Vec<String> {
-        all["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["state"] == state)
+    let all = all["items"].as_array().unwrap().clone();
+    assert_eq!(all.len(), 14);
+    let want = |state: &str, keep: &dyn Fn(&Value) -> bool| -> Vec<String> {
+        all.iter()
+            .filter(|c| c["state"] == state && keep(c))
             .map(|c| c["id"].as_str().unwrap().to_owned())
             .collect()
     };
-    for (state, n) in [("live", 4), ("scheduled", 4), ("paused", 2), ("ended", 0)] {
-        let want = of_state(state);
-        assert_eq!(want.len(), n, "{state}");
-        for limit in [1, 3, 50] {
-            for (token, query) in [
-                (&w.admin.token, format!("state={state}")),
-                (
-                    &w.admin.token,
-                    format!("state={state}&season_id={}", w.season),
-                ),
-                (&w.owner.token, format!("state={state}")),
-            ] {
+    let (acme, other, first) = (
+        w.brand.to_string(),
+        w.other_brand.to_string(),
+        w.season.to_string(),
+    );
+    for (state, n) in [
+        ("live", 2),
+        ("scheduled", 2),
+        ("paused", 2),
+        ("ended", 4),
+        ("halted", 4),
+    ] {
+        assert_eq!(want(state, &|_| true).len(), n, "{state}");
+        let cases: [(&str, String, Vec<String>); 4] = [
+            (
+                &w.admin.token,
+                format!("state={state}"),
+                want(state, &|_| true),
+            ),
+            (
+                &w.admin.token,
+                format!("state={state}&season_id={}", w.season),
+                want(state, &|c| c["season_id"] == first),
+            ),
+            (
+                &w.owner.token,
+                format!("state={state}"),
+                want(state, &|c| c["brand_id"] == acme),
+            ),
+            (
+                &w.stranger.token,
+                format!("state={state}"),
+                want(state, &|c| c["brand_id"] == other),
+            ),
+        ];
+        for (token, query, expected) in cases {
+            for limit in [1, 50] {
                 let got = all_pages(&app, "/v1/campaigns", token, &query, limit).await;
-                assert_eq!(got, want, "{query}, pages of {limit}");
+                assert_eq!(got, expected, "{query}, pages of {limit}");
             }
         }
     }
-    // Another brand's marketer sees none of them, in any state.
-    for state in ["live", "scheduled", "paused"] {
-        let query = format!("state={state}");
-        let got = all_pages(&app, "/v1/campaigns", &w.stranger.token, &query, 2).await;
-        assert!(got.is_empty(), "{state}");
-    }
+    // The filters do narrow: the season filter and each scope leave some out.
+    assert!(want("live", &|c| c["season_id"] == first).len() < 2);
+    assert!(!want("halted", &|c| c["brand_id"] == other).is_empty());
+    assert!(want("halted", &|c| c["brand_id"] == acme).is_empty());
 }
