@@ -112,7 +112,7 @@ impl Application {
         limits.spawn_shrinking();
         let state = AppState {
             limits,
-            pool,
+            pool: crate::db::Db::new(pool),
             hasher: Hasher::with_queue(settings.hash_concurrency, settings.hash_queue)
                 .with_metrics(metrics.clone()),
             gate,
@@ -219,7 +219,7 @@ impl Application {
             handle.stop(true).await;
         });
         let result = self.server.await;
-        self.state.pool.close().await;
+        self.state.pool.pool().close().await;
         tracing::info!("stopped");
         result
     }

@@ -294,9 +294,11 @@ impl Metrics {
 
     /// The OpenMetrics text of everything, with the pool's and the password hasher's
     /// figures as they are now.
-    pub fn render(&self, pool: &sqlx::PgPool) -> String {
+    pub fn render(&self, db: &crate::db::Db) -> String {
+        let pool = db.pool();
         let snapshot = Snapshot {
             m: self,
+            pool_waiting: db.waiting(),
             pool_size: pool.size(),
             pool_idle: pool.num_idle() as u64,
             pool_max: pool.options().get_max_connections(),
@@ -319,6 +321,7 @@ impl Metrics {
 /// The figures read at scrape time, written after the registry's.
 struct Snapshot<'a> {
     m: &'a Metrics,
+    pool_waiting: i64,
     pool_size: u32,
     pool_idle: u64,
     pool_max: u32,
@@ -339,6 +342,7 @@ impl Snapshot<'_> {
             pool_in_use: (self.pool_size as u64).saturating_sub(self.pool_idle),
             pool_idle: self.pool_idle,
             pool_max: self.pool_max,
+            pool_waiting: self.pool_waiting,
             hash_running: self.hash_running,
             hash_waiting: self.hash_waiting,
             started: self.m.started,
@@ -362,6 +366,7 @@ struct Figures {
     pool_in_use: u64,
     pool_idle: u64,
     pool_max: u32,
+    pool_waiting: i64,
     hash_running: i64,
     hash_waiting: i64,
     started: SystemTime,
@@ -469,6 +474,13 @@ impl prometheus_client::collector::Collector for Figures {
             "The pool's size limit (DB_MAX_CONNECTIONS)",
             None,
             self.pool_max as i64,
+        )?;
+        gauge(
+            &mut e,
+            "db_pool_waiting",
+            "Requests waiting for a database connection now (the pool is exhausted while this is above zero)",
+            None,
+            self.pool_waiting,
         )?;
         gauge(
             &mut e,

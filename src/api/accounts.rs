@@ -192,10 +192,10 @@ pub async fn login(
     if b.password.chars().count() > crate::auth::password::MAX_CHARS * 4 {
         return Err(invalid_credentials());
     }
-    let found = users::by_email(&state.pool, &b.email).await?;
+    let found = users::by_email(&mut *state.pool.acquire().await?, &b.email).await?;
     let mut attempt = match &found {
         Some((user, _)) => match users::take_attempt(&state.pool, user.id).await? {
-            Ok(attempt) => Some(Attempt(Some((state.pool.clone(), attempt)))),
+            Ok(attempt) => Some(Attempt(Some((state.pool.pool().clone(), attempt)))),
             Err(wait) => return Err(ApiError::too_many_attempts(wait)),
         },
         None => None,
@@ -222,10 +222,10 @@ pub async fn login(
             return Err(invalid_credentials());
         }
     };
-    users::clear_failures(&state.pool, user.id).await?;
+    users::clear_failures(&mut *state.pool.acquire().await?, user.id).await?;
     let token = tokens::generate(SESSION_PREFIX);
     let expires_at = users::create_session(
-        &state.pool,
+        &mut *state.pool.acquire().await?,
         user.id,
         &tokens::digest(&token),
         state.settings.session_ttl,
@@ -279,7 +279,7 @@ pub async fn me(state: web::Data<AppState>, session: Session) -> Result<HttpResp
         .await?
         .ok_or_else(ApiError::unauthorized)?;
     drop(conn);
-    let memberships = users::memberships(&state.pool, user.id).await?;
+    let memberships = users::memberships(&mut *state.pool.acquire().await?, user.id).await?;
     Ok(HttpResponse::Ok().json(Me { user, memberships }))
 }
 

@@ -89,7 +89,7 @@ pub async fn list(
     page: PageParams,
 ) -> Result<HttpResponse> {
     session.0.require_admin()?;
-    let rows = api_keys::list(&state.pool, &page).await?;
+    let rows = api_keys::list(&mut *state.pool.acquire().await?, &page).await?;
     Ok(HttpResponse::Ok().json(rows))
 }
 

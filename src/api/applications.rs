@@ -131,7 +131,13 @@ pub async fn list(
         season_id: q.season_id,
         brand_id: q.brand_id,
     };
-    let rows = store::list(&state.pool, Scope::from(&session.0.actor()), &f, &page).await?;
+    let rows = store::list(
+        &mut *state.pool.acquire().await?,
+        Scope::from(&session.0.actor()),
+        &f,
+        &page,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(rows))
 }
 
@@ -315,6 +321,7 @@ pub async fn events(
         .await?
         .ok_or_else(ApiError::not_found)?;
     drop(conn);
-    let rows: Vec<AuditEvent> = store::events(&state.pool, *id, &page).await?;
+    let rows: Vec<AuditEvent> =
+        store::events(&mut *state.pool.acquire().await?, *id, &page).await?;
     Ok(HttpResponse::Ok().json(List::from_rows(rows, &page, |e| Cursor::new(e.at, e.id))))
 }

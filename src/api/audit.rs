@@ -142,7 +142,7 @@ pub async fn list(
             return Err(ApiError::validation(errs));
         }
     };
-    let rows = audit::list(&state.pool, &filter, &page).await?;
+    let rows = audit::list(&mut *state.pool.acquire().await?, &filter, &page).await?;
     Ok(HttpResponse::Ok().json(rows))
 }
 

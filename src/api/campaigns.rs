@@ -53,8 +53,13 @@ pub async fn list(
         brand_id: q.brand_id,
         state: q.state,
     };
-    let rows =
-        campaigns::list(&state.pool, &filter, Scope::from(&session.0.actor()), &page).await?;
+    let rows = campaigns::list(
+        &mut *state.pool.acquire().await?,
+        &filter,
+        Scope::from(&session.0.actor()),
+        &page,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(rows))
 }
 

@@ -33,7 +33,12 @@ pub async fn readyz(
     {
         return Err(ApiError::unavailable());
     }
-    let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
+    let ping = async {
+        let mut conn = state.pool.acquire().await?;
+        sqlx::query_scalar::<_, i32>("SELECT 1")
+            .fetch_one(&mut *conn)
+            .await
+    };
     match tokio::time::timeout(Duration::from_secs(2), ping).await {
         Ok(Ok(_)) => Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))),
         Ok(Err(e)) => {

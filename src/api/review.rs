@@ -159,7 +159,7 @@ pub async fn queue(
     q: web::Query<QueueQuery>,
 ) -> Result<HttpResponse> {
     session.0.require_staff()?;
-    let rows = store::queue(&state.pool, q.season_id, &page).await?;
+    let rows = store::queue(&mut *state.pool.acquire().await?, q.season_id, &page).await?;
     let now = chrono::Utc::now();
     let rows_page = List::from_rows(rows, &page, |r: &Application| Cursor {
         k: Some(r.appeal),

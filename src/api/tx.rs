@@ -64,7 +64,7 @@ impl DerefMut for Tx {
 
 /// The right to the request's transaction, taken by a handler's parameter list.
 pub struct TxStart {
-    pool: Option<sqlx::PgPool>,
+    pool: Option<crate::db::Db>,
     shared: Option<Shared>,
 }
 

@@ -112,7 +112,7 @@ pub async fn list(
         disabled: q.disabled,
         q: q.q.filter(|s| !s.trim().is_empty()),
     };
-    let rows = users::list(&state.pool, &filter, &page).await?;
+    let rows = users::list(&mut *state.pool.acquire().await?, &filter, &page).await?;
     Ok(HttpResponse::Ok().json(rows))
 }
 

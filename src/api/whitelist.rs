@@ -5,6 +5,7 @@ use crate::api::json::ApiJson;
 use crate::api::page::{Cursor, List, PageParams, cut_page};
 use crate::api::tx::TxStart;
 use crate::auth::Session;
+use crate::db::Db;
 use crate::domain::whitelist::{WhitelistAction, WhitelistStatus};
 use crate::error::{ApiError, Problem, Result};
 use crate::state::AppState;
@@ -16,7 +17,6 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::{StreamExt, stream};
 use serde::Deserialize;
-use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -72,7 +72,7 @@ pub async fn list(
     if wants_csv(&req) {
         return export(state.pool.clone(), filter, scope).await;
     }
-    let rows = whitelist::list(&state.pool, &filter, scope, &page).await?;
+    let rows = whitelist::list(&mut *state.pool.acquire().await?, &filter, scope, &page).await?;
     Ok(HttpResponse::Ok().json(rows))
 }
 
@@ -234,7 +234,7 @@ fn wants_csv(req: &HttpRequest) -> bool {
 
 /// Streams every matching entry in chunks, so the export's size is not bounded by memory.
 /// The first chunk is read before answering, so a failing query still gets a problem.
-async fn export(pool: PgPool, filter: WhitelistFilter, scope: Scope) -> Result<HttpResponse> {
+async fn export(pool: Db, filter: WhitelistFilter, scope: Scope) -> Result<HttpResponse> {
     let (rows, next) = chunk(&pool, &filter, scope, None).await?;
     let mut first = String::from(CSV_HEADER);
     write_rows(&mut first, &rows);
@@ -259,7 +259,7 @@ async fn export(pool: PgPool, filter: WhitelistFilter, scope: Scope) -> Result<H
 }
 
 async fn chunk(
-    pool: &PgPool,
+    pool: &Db,
     filter: &WhitelistFilter,
     scope: Scope,
     after: Option<Cursor>,
@@ -268,7 +268,8 @@ async fn chunk(
         limit: CSV_CHUNK,
         after,
     };
-    let mut rows = whitelist::export_chunk(pool, filter, scope, &page).await?;
+    let mut rows =
+        whitelist::export_chunk(&mut *pool.acquire().await?, filter, scope, &page).await?;
     let next = cut_page(&mut rows, &page, |r| {
         Cursor::new(r.entry.granted_at, r.entry.id)
     });

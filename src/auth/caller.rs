@@ -83,7 +83,7 @@ async fn user_for_session(state: &AppState, token: &str) -> Result<Option<UserCa
          WHERE s.token_hash = $1 AND s.expires_at > now() AND NOT u.disabled",
     )
     .bind(tokens::digest(token))
-    .fetch_optional(&state.pool)
+    .fetch_optional(&mut *state.pool.acquire().await?)
     .await?;
     Ok(row.map(|(session_id, id, role)| UserCaller {
         id,
@@ -115,7 +115,7 @@ async fn authenticate_token(req: &HttpRequest) -> Result<Caller> {
         // Held to the gate's freshness bound: 503 `gate_state_stale` past it.
         let key_id = state
             .gate
-            .api_key(&state.pool, &tokens::digest(token))
+            .api_key(state.pool.pool(), &tokens::digest(token))
             .await?;
         return key_id
             .map(|key_id| Caller::Service { key_id })

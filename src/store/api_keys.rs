@@ -2,7 +2,7 @@ use super::fetch_page;
 use crate::domain::page::{Cursor, List, PageParams};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool, QueryBuilder};
+use sqlx::{PgConnection, PgExecutor, QueryBuilder};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -32,11 +32,11 @@ pub async fn insert(
     .await
 }
 
-pub async fn list(pool: &PgPool, page: &PageParams) -> sqlx::Result<List<ApiKey>> {
+pub async fn list<'c>(conn: impl PgExecutor<'c>, page: &PageParams) -> sqlx::Result<List<ApiKey>> {
     let qb = QueryBuilder::new(
         "SELECT id, name, created_by, created_at, revoked_at FROM api_keys WHERE true",
     );
-    fetch_page(qb, pool, ("created_at", "id"), page, |k: &ApiKey| {
+    fetch_page(qb, conn, ("created_at", "id"), page, |k: &ApiKey| {
         Cursor::new(k.created_at, k.id)
     })
     .await
@@ -57,9 +57,12 @@ pub async fn revoke(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<bo
 }
 
 /// The active key with this hash.
-pub async fn active_by_hash(pool: &PgPool, hash: &[u8]) -> sqlx::Result<Option<Uuid>> {
+pub async fn active_by_hash<'c>(
+    conn: impl PgExecutor<'c>,
+    hash: &[u8],
+) -> sqlx::Result<Option<Uuid>> {
     sqlx::query_scalar("SELECT id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
         .bind(hash)
-        .fetch_optional(pool)
+        .fetch_optional(conn)
         .await
 }

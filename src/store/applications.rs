@@ -12,7 +12,7 @@ use serde::Serialize;
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
+use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -207,8 +207,8 @@ pub struct Filter {
     pub brand_id: Option<Uuid>,
 }
 
-pub async fn list(
-    pool: &PgPool,
+pub async fn list<'c>(
+    conn: impl PgExecutor<'c>,
     scope: Scope,
     f: &Filter,
     page: &PageParams,
@@ -224,7 +224,7 @@ pub async fn list(
     if let Some(b) = f.brand_id {
         qb.push(" AND a.brand_id = ").push_bind(b);
     }
-    let rows = fetch_page(qb, pool, ("a.created_at", "a.id"), page, |r: &Row| {
+    let rows = fetch_page(qb, conn, ("a.created_at", "a.id"), page, |r: &Row| {
         Cursor::new(r.created_at, r.id)
     })
     .await?;
@@ -315,8 +315,8 @@ pub struct QueueItem {
 }
 
 /// Submitted applications: appeals first, then oldest submit first.
-pub async fn queue(
-    pool: &PgPool,
+pub async fn queue<'c>(
+    conn: impl PgExecutor<'c>,
     season_id: Option<Uuid>,
     page: &PageParams,
 ) -> sqlx::Result<Vec<Application>> {
@@ -337,7 +337,7 @@ pub async fn queue(
     }
     qb.push(" ORDER BY NOT a.appeal, a.submitted_at, a.id LIMIT ")
         .push_bind(page.fetch());
-    let rows: Vec<Row> = qb.build_query_as().fetch_all(pool).await?;
+    let rows: Vec<Row> = qb.build_query_as().fetch_all(conn).await?;
     Ok(rows.into_iter().map(Row::into_domain).collect())
 }
 
@@ -360,8 +360,8 @@ pub async fn id_by_title(
 }
 
 /// Audit events of one application, oldest first.
-pub async fn events(
-    pool: &PgPool,
+pub async fn events<'c>(
+    conn: impl PgExecutor<'c>,
     id: Uuid,
     page: &PageParams,
 ) -> sqlx::Result<Vec<super::audit::AuditEvent>> {
@@ -378,5 +378,5 @@ pub async fn events(
             .push(")");
     }
     qb.push(" ORDER BY at, id LIMIT ").push_bind(page.fetch());
-    qb.build_query_as().fetch_all(pool).await
+    qb.build_query_as().fetch_all(conn).await
 }

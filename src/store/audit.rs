@@ -6,7 +6,7 @@ use crate::domain::actor::Actor;
 use crate::domain::page::{Cursor, List, PageParams};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool, QueryBuilder};
+use sqlx::{PgConnection, PgExecutor, QueryBuilder};
 use uuid::Uuid;
 
 /// Who did it, as written into the trail: a user, or the system itself.
@@ -167,8 +167,8 @@ pub struct AuditFilter {
 
 /// The trail, newest first (`at DESC, id DESC`).
 #[tracing::instrument(skip_all)]
-pub async fn list(
-    pool: &PgPool,
+pub async fn list<'c>(
+    conn: impl PgExecutor<'c>,
     f: &AuditFilter,
     page: &PageParams,
 ) -> sqlx::Result<List<AuditEvent>> {
@@ -188,7 +188,7 @@ pub async fn list(
     if let Some(t) = f.until {
         qb.push(" AND at < ").push_bind(t);
     }
-    fetch_page(qb, pool, ("at", "id"), page, |e: &AuditEvent| {
+    fetch_page(qb, conn, ("at", "id"), page, |e: &AuditEvent| {
         Cursor::new(e.at, e.id)
     })
     .await

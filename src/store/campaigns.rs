@@ -6,7 +6,7 @@ pub use crate::domain::campaign::Campaign;
 use crate::domain::campaign::CampaignState;
 use crate::domain::page::{Cursor, List, PageParams};
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool, QueryBuilder};
+use sqlx::{PgConnection, PgExecutor, QueryBuilder};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Default)]
@@ -103,8 +103,8 @@ pub async fn by_id(
 }
 
 /// Newest first by `created_at, id`.
-pub async fn list(
-    pool: &PgPool,
+pub async fn list<'c>(
+    conn: impl PgExecutor<'c>,
     f: &CampaignFilter,
     scope: Scope,
     page: &PageParams,
@@ -135,7 +135,7 @@ pub async fn list(
     } else {
         filter(&mut qb);
     }
-    fetch_page(qb, pool, ("c.created_at", "c.id"), page, |c: &Campaign| {
+    fetch_page(qb, conn, ("c.created_at", "c.id"), page, |c: &Campaign| {
         Cursor::new(c.created_at, c.id)
     })
     .await

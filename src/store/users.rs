@@ -1,4 +1,5 @@
 use super::fetch_page;
+use crate::db::Db;
 use crate::domain::page::{Cursor, List, PageParams};
 use crate::domain::user::{DisplayName, Email, Role};
 use chrono::{DateTime, Utc};
@@ -64,10 +65,13 @@ pub async fn by_email<'c>(
 }
 
 /// The (lowercased) email and role of each account whose email is one of `emails`.
-pub async fn roles_by_email(pool: &PgPool, emails: &[&str]) -> sqlx::Result<Vec<(String, String)>> {
+pub async fn roles_by_email<'c>(
+    conn: impl PgExecutor<'c>,
+    emails: &[&str],
+) -> sqlx::Result<Vec<(String, String)>> {
     sqlx::query_as("SELECT lower(email), role FROM users WHERE lower(email) = ANY($1)")
         .bind(emails)
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await
 }
 
@@ -93,7 +97,11 @@ pub struct UserFilter {
     pub q: Option<String>,
 }
 
-pub async fn list(pool: &PgPool, f: &UserFilter, page: &PageParams) -> sqlx::Result<List<User>> {
+pub async fn list<'c>(
+    conn: impl PgExecutor<'c>,
+    f: &UserFilter,
+    page: &PageParams,
+) -> sqlx::Result<List<User>> {
     let mut qb = QueryBuilder::new(
         "SELECT id, email, display_name, role, disabled, created_at FROM users WHERE true",
     );
@@ -111,7 +119,7 @@ pub async fn list(pool: &PgPool, f: &UserFilter, page: &PageParams) -> sqlx::Res
             .push_bind(pattern)
             .push(")");
     }
-    fetch_page(qb, pool, ("created_at", "id"), page, |u: &User| {
+    fetch_page(qb, conn, ("created_at", "id"), page, |u: &User| {
         Cursor::new(u.created_at, u.id)
     })
     .await
@@ -167,8 +175,8 @@ pub async fn set_password(
 
 // ---- sessions and login throttling ----
 
-pub async fn create_session(
-    pool: &PgPool,
+pub async fn create_session<'c>(
+    conn: impl PgExecutor<'c>,
     user_id: Uuid,
     token_hash: &[u8],
     ttl: std::time::Duration,
@@ -182,7 +190,7 @@ pub async fn create_session(
     .bind(user_id)
     .bind(token_hash)
     .bind(secs as f64)
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await
 }
 
@@ -218,8 +226,8 @@ async fn locked_for(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<Opti
 /// account already has `MAX_FAILURES` failures inside the window. Attempts on one account
 /// take turns (its row is locked), so concurrent guesses cannot all pass the count before
 /// any of them is recorded.
-pub async fn take_attempt(pool: &PgPool, user_id: Uuid) -> sqlx::Result<Result<i64, u64>> {
-    let mut tx = pool.begin().await?;
+pub async fn take_attempt(db: &Db, user_id: Uuid) -> sqlx::Result<Result<i64, u64>> {
+    let mut tx = db.begin().await?;
     sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
         .bind(user_id)
         .execute(&mut *tx)
@@ -251,10 +259,10 @@ pub async fn give_back_attempt(pool: &PgPool, attempt: i64) -> sqlx::Result<()> 
     Ok(())
 }
 
-pub async fn clear_failures(pool: &PgPool, user_id: Uuid) -> sqlx::Result<()> {
+pub async fn clear_failures<'c>(conn: impl PgExecutor<'c>, user_id: Uuid) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM login_failures WHERE user_id = $1")
         .bind(user_id)
-        .execute(pool)
+        .execute(conn)
         .await?;
     Ok(())
 }
@@ -267,12 +275,15 @@ pub struct Membership {
     pub role: crate::domain::brand::MemberRole,
 }
 
-pub async fn memberships(pool: &PgPool, user_id: Uuid) -> sqlx::Result<Vec<Membership>> {
+pub async fn memberships<'c>(
+    conn: impl PgExecutor<'c>,
+    user_id: Uuid,
+) -> sqlx::Result<Vec<Membership>> {
     sqlx::query_as(
         "SELECT b.id AS brand_id, b.name AS brand_name, m.role FROM brand_members m \
          JOIN brands b ON b.id = m.brand_id WHERE m.user_id = $1 ORDER BY b.name, b.id",
     )
     .bind(user_id)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await
 }

@@ -6,7 +6,7 @@ use crate::domain::page::{Cursor, List, PageParams};
 pub use crate::domain::whitelist::WhitelistEntry;
 use crate::domain::whitelist::WhitelistStatus;
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool, QueryBuilder};
+use sqlx::{PgConnection, PgExecutor, QueryBuilder};
 use uuid::Uuid;
 
 pub const UNIQUE_OPEN: &str = "whitelist_one_open_per_brand_season";
@@ -124,8 +124,8 @@ pub async fn by_id(
 }
 
 /// Newest first by `granted_at, id`.
-pub async fn list(
-    pool: &PgPool,
+pub async fn list<'c>(
+    conn: impl PgExecutor<'c>,
     f: &WhitelistFilter,
     scope: Scope,
     page: &PageParams,
@@ -136,7 +136,7 @@ pub async fn list(
     push_filter(&mut qb, f, scope);
     fetch_page(
         qb,
-        pool,
+        conn,
         ("w.granted_at", "w.id"),
         page,
         |w: &WhitelistEntry| Cursor::new(w.granted_at, w.id),
@@ -145,8 +145,8 @@ pub async fn list(
 }
 
 /// One chunk of the export, newest first, with brand name and season code.
-pub async fn export_chunk(
-    pool: &PgPool,
+pub async fn export_chunk<'c>(
+    conn: impl PgExecutor<'c>,
     f: &WhitelistFilter,
     scope: Scope,
     page: &PageParams,
@@ -159,7 +159,7 @@ pub async fn export_chunk(
     );
     push_filter(&mut qb, f, scope);
     push_keyset(&mut qb, "w.granted_at", "w.id", page);
-    qb.build_query_as().fetch_all(pool).await
+    qb.build_query_as().fetch_all(conn).await
 }
 
 /// Moves the entry from `from` to `to`; `None` when it is no longer in `from`.

@@ -1,6 +1,6 @@
 //! What an operator sees: request ids, /metrics, the CLI's help.
 
-use crate::helpers::{assert_problem, spawn};
+use crate::helpers::{TestApp, assert_problem, spawn, spawn_with};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -105,6 +105,7 @@ async fn metrics_name_routes_by_template_with_latency_and_process_figures() {
         "gate_state_age_seconds",
         "db_pool_connections_in_use",
         "db_pool_connections_idle",
+        "db_pool_waiting",
         "password_hashes_waiting",
         "password_hashes_running",
         "process_resident_memory_bytes",
@@ -122,6 +123,91 @@ async fn metrics_name_routes_by_template_with_latency_and_process_figures() {
     )));
     assert!(text.trim_end().ends_with("# EOF"));
     assert_eq!(text.matches("# EOF").count(), 1);
+}
+
+/// A gauge's value in `/metrics`.
+async fn gauge(app: &TestApp, name: &str) -> f64 {
+    let text = app
+        .req(Method::GET, "/metrics", None)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.split_once(' ').is_some_and(|(n, _)| n == name))
+        .unwrap_or_else(|| panic!("no {name} in /metrics"));
+    line.rsplit_once(' ').unwrap().1.parse().unwrap()
+}
+
+/// Polls `name` in `/metrics` until it reads `want`, for up to `within`.
+async fn gauge_reaches(app: &TestApp, name: &str, want: f64, within: std::time::Duration) {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let got = gauge(app, name).await;
+        if got == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} is {got}, not {want}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// With the pool's one connection held by a request stuck on a lock, the next request
+/// waits for it, and `/metrics` says so; once the lock goes, nothing waits.
+#[tokio::test]
+async fn requests_waiting_for_a_database_connection_are_counted() {
+    use sqlx::Connection;
+    let app = spawn_with(|s| s.db_max_connections = 1).await;
+    let admin = app.admin().await;
+    assert_eq!(gauge(&app, "db_pool_waiting").await, 0.0);
+    let mut holder = sqlx::PgConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    let mut tx = holder.begin().await.unwrap();
+    sqlx::query("LOCK TABLE seasons IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let ask = |app: &TestApp| {
+        app.req(Method::GET, "/v1/seasons", Some(&admin.token))
+            .send()
+    };
+    // The first takes the only connection and waits on the lock (up to its 1 s
+    // lock_timeout); the second waits for the connection.
+    let first = tokio::spawn(ask(&app));
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let second = tokio::spawn(ask(&app));
+    gauge_reaches(
+        &app,
+        "db_pool_waiting",
+        1.0,
+        std::time::Duration::from_millis(800),
+    )
+    .await;
+    assert_eq!(gauge(&app, "db_pool_connections_in_use").await, 1.0);
+    tx.rollback().await.unwrap();
+    for r in [first, second] {
+        let status = r.await.unwrap().unwrap().status();
+        assert!(
+            status == StatusCode::OK || status == StatusCode::SERVICE_UNAVAILABLE,
+            "{status}"
+        );
+    }
+    gauge_reaches(
+        &app,
+        "db_pool_waiting",
+        0.0,
+        std::time::Duration::from_secs(2),
+    )
+    .await;
+    let res = app.get("/v1/seasons", &admin.token).await;
+    assert_eq!(res.status(), StatusCode::OK);
 }
 
 fn run(args: &[&str]) -> std::process::Output {
