@@ -219,7 +219,7 @@ impl Application {
             handle.stop(true).await;
         });
         let result = self.server.await;
-        self.state.pool.pool().close().await;
+        self.state.pool.uncounted().close().await;
         tracing::info!("stopped");
         result
     }

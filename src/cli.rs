@@ -324,7 +324,7 @@ async fn serve() -> anyhow::Result<()> {
             pg.root.display(),
             pg.port
         );
-        let present = demo::present_logins(application.state.pool.pool()).await;
+        let present = demo::present_logins(application.state.pool.uncounted()).await;
         demo::print_logins(&present.unwrap_or_default());
     }
     let result = application.run().await;

@@ -295,10 +295,10 @@ impl Metrics {
     /// The OpenMetrics text of everything, with the pool's and the password hasher's
     /// figures as they are now.
     pub fn render(&self, db: &crate::db::Db) -> String {
-        let pool = db.pool();
+        let pool = db.uncounted();
         let snapshot = Snapshot {
             m: self,
-            pool_waiting: db.waiting(),
+            pool_waits: db.wait_figures(),
             pool_size: pool.size(),
             pool_idle: pool.num_idle() as u64,
             pool_max: pool.options().get_max_connections(),
@@ -321,7 +321,7 @@ impl Metrics {
 /// The figures read at scrape time, written after the registry's.
 struct Snapshot<'a> {
     m: &'a Metrics,
-    pool_waiting: i64,
+    pool_waits: crate::db::WaitFigures,
     pool_size: u32,
     pool_idle: u64,
     pool_max: u32,
@@ -342,7 +342,9 @@ impl Snapshot<'_> {
             pool_in_use: (self.pool_size as u64).saturating_sub(self.pool_idle),
             pool_idle: self.pool_idle,
             pool_max: self.pool_max,
-            pool_waiting: self.pool_waiting,
+            pool_waiting: self.pool_waits.waiting,
+            pool_waits: self.pool_waits.waits,
+            pool_waited_seconds: self.pool_waits.waited_seconds,
             hash_running: self.hash_running,
             hash_waiting: self.hash_waiting,
             started: self.m.started,
@@ -367,6 +369,8 @@ struct Figures {
     pool_idle: u64,
     pool_max: u32,
     pool_waiting: i64,
+    pool_waits: u64,
+    pool_waited_seconds: f64,
     hash_running: i64,
     hash_waiting: i64,
     started: SystemTime,
@@ -478,10 +482,23 @@ impl prometheus_client::collector::Collector for Figures {
         gauge(
             &mut e,
             "db_pool_waiting",
-            "Requests waiting for a database connection now (the pool is exhausted while this is above zero)",
+            "Requests waiting for a database connection now: every connection was in use when they asked",
             None,
             self.pool_waiting,
         )?;
+        counter(
+            &mut e,
+            "db_pool_waits",
+            "Requests that found every database connection in use and waited for one",
+            self.pool_waits,
+        )?;
+        let waited = ConstCounter::new(self.pool_waited_seconds);
+        waited.encode(e.encode_descriptor(
+            "db_pool_wait",
+            "Time requests spent waiting for a database connection (rate: the share of time lost to an exhausted pool)",
+            Some(&Unit::Seconds),
+            waited.metric_type(),
+        )?)?;
         gauge(
             &mut e,
             "password_hashes_running",

@@ -194,10 +194,12 @@ pub async fn login(
     }
     let found = users::by_email(&mut *state.pool.acquire().await?, &b.email).await?;
     let mut attempt = match &found {
-        Some((user, _)) => match users::take_attempt(&state.pool, user.id).await? {
-            Ok(attempt) => Some(Attempt(Some((state.pool.pool().clone(), attempt)))),
-            Err(wait) => return Err(ApiError::too_many_attempts(wait)),
-        },
+        Some((user, _)) => {
+            match users::take_attempt(&mut *state.pool.acquire().await?, user.id).await? {
+                Ok(attempt) => Some(Attempt(Some((state.pool.uncounted().clone(), attempt)))),
+                Err(wait) => return Err(ApiError::too_many_attempts(wait)),
+            }
+        }
         None => None,
     };
     let (user, hash) = match found {

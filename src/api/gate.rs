@@ -85,10 +85,7 @@ pub async fn check(
 ) -> Result<HttpResponse> {
     authorize(&caller)?;
     let at = parse_at(q.at.as_deref())?;
-    let (verdict, age) = state
-        .gate
-        .check(state.pool.pool(), id.into_inner(), at)
-        .await?;
+    let (verdict, age) = state.gate.check(&state.pool, id.into_inner(), at).await?;
     state.metrics.count_reason(verdict.reason);
     if verdict.reason == Reason::NotFound {
         return Err(ApiError::not_found());
@@ -167,7 +164,7 @@ pub async fn batch(
         .into_iter()
         .map(|c| (c.campaign_id, c.at.unwrap_or(now)))
         .collect();
-    let (results, age) = state.gate.check_many(state.pool.pool(), &checks).await?;
+    let (results, age) = state.gate.check_many(&state.pool, &checks).await?;
     state
         .metrics
         .count_reasons(results.iter().map(|v| v.reason));

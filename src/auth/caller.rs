@@ -115,7 +115,7 @@ async fn authenticate_token(req: &HttpRequest) -> Result<Caller> {
         // Held to the gate's freshness bound: 503 `gate_state_stale` past it.
         let key_id = state
             .gate
-            .api_key(state.pool.pool(), &tokens::digest(token))
+            .api_key(&state.pool, &tokens::digest(token))
             .await?;
         return key_id
             .map(|key_id| Caller::Service { key_id })

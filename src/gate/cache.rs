@@ -5,7 +5,7 @@ use super::decision::{CampaignFacts, WhitelistFacts, decide};
 use crate::domain::whitelist::WhitelistStatus;
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -130,14 +130,14 @@ impl State {
     }
 
     /// Campaigns `ids` with their brands and whitelist entries, for ids the cache lacks.
-    pub async fn load_campaigns(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<Self> {
+    pub async fn load_campaigns(conn: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Self> {
         let mut s = State::default();
         let rows: Vec<CampaignRow> = sqlx::query_as(
             "SELECT id, brand_id, season_id, starts_at, ends_at, paused FROM campaigns \
              WHERE id = ANY($1)",
         )
         .bind(ids)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
         s.campaigns = rows.into_iter().map(|r| (r.0, facts(r))).collect();
         s.unknown = ids
@@ -159,14 +159,14 @@ impl State {
         )
         .bind(&brands)
         .bind(&seasons)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
         s.put_entries(entries);
         s.verified_brands = sqlx::query_scalar(
             "SELECT id FROM brands WHERE id = ANY($1) AND verification = 'verified'",
         )
         .bind(&brands)
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?
         .into_iter()
         .collect();

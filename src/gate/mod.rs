@@ -27,6 +27,7 @@
 mod cache;
 pub mod decision;
 
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::store::api_keys;
@@ -176,7 +177,7 @@ impl Gate {
     /// the gate's answers (a revoked key must not keep working on a cut-off instance).
     /// Answered from memory; a key the cache does not hold (made a moment ago) is looked
     /// up once and then kept.
-    pub async fn api_key(&self, pool: &PgPool, hash: &[u8]) -> Result<Option<Uuid>, ApiError> {
+    pub async fn api_key(&self, db: &Db, hash: &[u8]) -> Result<Option<Uuid>, ApiError> {
         self.fresh()?;
         let Ok(h) = KeyHash::try_from(hash) else {
             return Ok(None);
@@ -188,7 +189,7 @@ impl Gate {
             return Err(ApiError::unavailable());
         }
         let generation = self.generation.load(Ordering::SeqCst);
-        let found = api_keys::active_by_hash(pool, hash).await?;
+        let found = api_keys::active_by_hash(&mut *db.acquire().await?, hash).await?;
         if let Some(id) = found {
             let mut s = self.write();
             if self.generation.load(Ordering::SeqCst) == generation {
@@ -203,7 +204,7 @@ impl Gate {
     /// `check_many` does.
     pub async fn check(
         &self,
-        pool: &PgPool,
+        db: &Db,
         id: Uuid,
         at: DateTime<Utc>,
     ) -> Result<(Verdict, Duration), ApiError> {
@@ -214,7 +215,7 @@ impl Gate {
             self.metrics.gate_checks.fetch_add(1, Ordering::Relaxed);
             return Ok((v, age));
         }
-        let (mut answers, age) = self.check_many(pool, &[(id, at)]).await?;
+        let (mut answers, age) = self.check_many(db, &[(id, at)]).await?;
         let v = answers
             .pop()
             .unwrap_or_else(|| Verdict::new(id, None, at, Reason::NotFound));
@@ -228,7 +229,7 @@ impl Gate {
     /// lookups a check) and notes the rest; a batch of known campaigns touches nothing else.
     pub async fn check_many(
         &self,
-        pool: &PgPool,
+        db: &Db,
         checks: &[(Uuid, DateTime<Utc>)],
     ) -> Result<(Vec<Verdict>, Duration), ApiError> {
         let age = self.fresh()?;
@@ -262,7 +263,7 @@ impl Gate {
         missing.sort_unstable();
         missing.dedup();
         let generation = self.generation.load(Ordering::SeqCst);
-        let fetched = State::load_campaigns(pool, &missing).await?;
+        let fetched = State::load_campaigns(&mut *db.acquire().await?, &missing).await?;
         for i in gaps {
             let (id, at) = checks[i];
             if let Some(v) = fetched.verdict(id, at) {

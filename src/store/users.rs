@@ -1,5 +1,4 @@
 use super::fetch_page;
-use crate::db::Db;
 use crate::domain::page::{Cursor, List, PageParams};
 use crate::domain::user::{DisplayName, Email, Role};
 use chrono::{DateTime, Utc};
@@ -226,8 +225,11 @@ async fn locked_for(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<Opti
 /// account already has `MAX_FAILURES` failures inside the window. Attempts on one account
 /// take turns (its row is locked), so concurrent guesses cannot all pass the count before
 /// any of them is recorded.
-pub async fn take_attempt(db: &Db, user_id: Uuid) -> sqlx::Result<Result<i64, u64>> {
-    let mut tx = db.begin().await?;
+pub async fn take_attempt(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+) -> sqlx::Result<Result<i64, u64>> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
     sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
         .bind(user_id)
         .execute(&mut *tx)

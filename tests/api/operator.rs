@@ -106,6 +106,8 @@ async fn metrics_name_routes_by_template_with_latency_and_process_figures() {
         "db_pool_connections_in_use",
         "db_pool_connections_idle",
         "db_pool_waiting",
+        "db_pool_waits_total",
+        "db_pool_wait_seconds_total",
         "password_hashes_waiting",
         "password_hashes_running",
         "process_resident_memory_bytes",
@@ -158,54 +160,49 @@ async fn gauge_reaches(app: &TestApp, name: &str, want: f64, within: std::time::
     }
 }
 
-/// With the pool's one connection held by a request stuck on a lock, the next request
-/// waits for it, and `/metrics` says so; once the lock goes, nothing waits.
+/// With the pool's only connection held, a request waits for it and `/metrics` says so;
+/// once it is handed over nothing waits, and the wait is counted with its time. A request
+/// cut off by its deadline while it waits stops counting at once.
 #[tokio::test]
 async fn requests_waiting_for_a_database_connection_are_counted() {
-    use sqlx::Connection;
-    let app = spawn_with(|s| s.db_max_connections = 1).await;
+    use std::time::Duration;
+    let app = spawn_with(|s| {
+        s.db_max_connections = 1;
+        s.db_acquire_timeout = Duration::from_secs(10);
+    })
+    .await;
     let admin = app.admin().await;
     assert_eq!(gauge(&app, "db_pool_waiting").await, 0.0);
-    let mut holder = sqlx::PgConnection::connect(&app.database_url)
-        .await
-        .unwrap();
-    let mut tx = holder.begin().await.unwrap();
-    sqlx::query("LOCK TABLE seasons IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    let ask = |app: &TestApp| {
+    let waits_before = gauge(&app, "db_pool_waits_total").await;
+    // The test's pool is the server's: holding its only connection exhausts it.
+    let held = app.pool.acquire().await.unwrap();
+    let asked = tokio::spawn(
         app.req(Method::GET, "/v1/seasons", Some(&admin.token))
-            .send()
-    };
-    // The first takes the only connection and waits on the lock (up to its 1 s
-    // lock_timeout); the second waits for the connection.
-    let first = tokio::spawn(ask(&app));
-    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-    let second = tokio::spawn(ask(&app));
-    gauge_reaches(
-        &app,
-        "db_pool_waiting",
-        1.0,
-        std::time::Duration::from_millis(800),
-    )
-    .await;
+            .send(),
+    );
+    gauge_reaches(&app, "db_pool_waiting", 1.0, Duration::from_secs(2)).await;
     assert_eq!(gauge(&app, "db_pool_connections_in_use").await, 1.0);
-    tx.rollback().await.unwrap();
-    for r in [first, second] {
-        let status = r.await.unwrap().unwrap().status();
-        assert!(
-            status == StatusCode::OK || status == StatusCode::SERVICE_UNAVAILABLE,
-            "{status}"
-        );
-    }
-    gauge_reaches(
-        &app,
-        "db_pool_waiting",
-        0.0,
-        std::time::Duration::from_secs(2),
-    )
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(held);
+    assert_eq!(asked.await.unwrap().unwrap().status(), StatusCode::OK);
+    gauge_reaches(&app, "db_pool_waiting", 0.0, Duration::from_secs(2)).await;
+    assert!(gauge(&app, "db_pool_waits_total").await > waits_before);
+    assert!(gauge(&app, "db_pool_wait_seconds_total").await >= 0.2);
+
+    // Cut off by the request deadline while waiting: the wait ends with it.
+    let app = spawn_with(|s| {
+        s.db_max_connections = 1;
+        s.db_acquire_timeout = Duration::from_secs(10);
+        s.request_timeout = Duration::from_millis(500);
+    })
     .await;
+    let admin = app.admin().await;
+    let held = app.pool.acquire().await.unwrap();
+    let res = app.get("/v1/seasons", &admin.token).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    gauge_reaches(&app, "db_pool_waiting", 0.0, Duration::from_secs(1)).await;
+    assert!(gauge(&app, "db_pool_waits_total").await >= 1.0);
+    drop(held);
     let res = app.get("/v1/seasons", &admin.token).await;
     assert_eq!(res.status(), StatusCode::OK);
 }
