@@ -368,6 +368,45 @@ async fn batch_answers_in_order_with_not_found() {
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// A batch whose time holds a control character that a time parser would skip as white
+/// space (escaped or raw) is refused as every other text with one, and no check is made.
+#[tokio::test]
+async fn a_batch_time_with_a_control_character_is_refused() {
+    let app = spawn().await;
+    let admin = app.admin().await;
+    let (_, key) = api_key(&app, &admin).await;
+    let ok = fixture(&app, &admin, OK).await;
+    let checks_made = || async {
+        let res = app.req(Method::GET, "/metrics", None).send().await.unwrap();
+        let text = res.text().await.unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("gate_checks_total "))
+            .and_then(|v| v.parse::<f64>().ok())
+            .expect("gate_checks_total")
+    };
+    let before = checks_made().await;
+    for at in [
+        "2027-06-12T00:00:00Z\\u000b",
+        "\\u000c2027-06-12T00:00:00Z",
+        "2027-06-12T\u{85}00:00:00Z",
+    ] {
+        let body = format!(
+            r#"{{"checks":[{{"campaign_id":"{}","at":"{at}"}}]}}"#,
+            ok.campaign
+        );
+        let res = app
+            .req(Method::POST, "/v1/gate/batch", Some(&key))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let p = assert_problem(res, 422, "control_character").await;
+        assert_eq!(p["errors"][0]["field"], "checks[0].at", "{at}");
+    }
+    assert_eq!(checks_made().await, before);
+}
+
 #[tokio::test]
 async fn batch_bounds() {
     let app = spawn().await;

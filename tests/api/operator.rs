@@ -68,15 +68,7 @@ async fn metrics_name_routes_by_template_with_latency_and_process_figures() {
     let res = app.req(Method::GET, "/metrics", None).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let text = res.text().await.unwrap();
-    let value = |series: &str| -> f64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-            .unwrap_or_else(|| panic!("{series} missing in\n{text}"))
-            .split(' ')
-            .next()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{series}: not a number in\n{text}"))
-    };
+    let value = |series: &str| metric(&text, series);
     let gate = r#"route="/v1/gate/campaigns/{id}""#;
     assert_eq!(
         value(&format!(
@@ -127,21 +119,21 @@ async fn metrics_name_routes_by_template_with_latency_and_process_figures() {
     assert_eq!(text.matches("# EOF").count(), 1);
 }
 
-/// A gauge's value in `/metrics`.
+/// The value of `series` (a name, with its labels if it has any) in a `/metrics` text.
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{series} missing in\n{text}"))
+        .split(' ')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{series}: not a number in\n{text}"))
+}
+
+/// A gauge's value in `/metrics` now.
 async fn gauge(app: &TestApp, name: &str) -> f64 {
-    let text = app
-        .req(Method::GET, "/metrics", None)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let line = text
-        .lines()
-        .find(|l| l.split_once(' ').is_some_and(|(n, _)| n == name))
-        .unwrap_or_else(|| panic!("no {name} in /metrics"));
-    line.rsplit_once(' ').unwrap().1.parse().unwrap()
+    let res = app.req(Method::GET, "/metrics", None).send().await.unwrap();
+    metric(&res.text().await.unwrap(), name)
 }
 
 /// Polls `name` in `/metrics` until it reads `want`, for up to `within`.
