@@ -90,6 +90,72 @@ async fn whole_number_floats_are_taken_as_integers() {
     still_up(&app).await;
 }
 
+/// st sent `"total_fen": 1821690277606369.0`, a whole number, and got 422 `invalid_type`:
+/// serde_json's quick float parse read it as `…368.8`. Floats are now read exactly, and an
+/// amount is bounded by 2^53 − 1 (which the document states), the largest integer a browser
+/// reads exactly; past it the answer is 422 `out_of_range` and nothing is written.
+#[tokio::test]
+async fn amounts_are_read_exactly_up_to_the_documented_bound() {
+    let app = spawn().await;
+    let owner = app.marketer().await;
+    let brand = fixtures::brand(&app, &owner, "Acme").await;
+    let season = fixtures::season(&app, "618-2027").await;
+    let doc = document(&app).await;
+    for field in ["total_fen", "daily_cap_fen", "cpm_bid_fen"] {
+        let schema = property(&doc, "Budget", field);
+        assert_eq!(
+            schema["maximum"],
+            json!(9007199254740991_i64),
+            "{field}: {schema}"
+        );
+    }
+
+    // Raw text, so the literal is exactly what st sent.
+    let body = format!(
+        r#"{{"brand_id":"{brand}","season_id":"{season}","title":"Big",
+            "budget":{{"total_fen":1821690277606369.0,"daily_cap_fen":1821690277606369,
+            "cpm_bid_fen":5000}}}}"#
+    );
+    let res = app
+        .req(Method::POST, "/v1/applications", Some(&owner.token))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let created: Value = res.json().await.unwrap();
+    assert_eq!(created["budget"]["total_fen"], json!(1821690277606369_i64));
+
+    let before = app.count("SELECT count(*) FROM applications").await;
+    for (total, cap, code) in [
+        (json!(9007199254740992_i64), json!(null), "out_of_range"),
+        (json!(i64::MAX), json!(null), "out_of_range"),
+        (json!(100), json!(9007199254740992_i64), "out_of_range"),
+        (json!(9007199254740992.0), json!(null), "invalid_type"),
+    ] {
+        let res = app
+            .post(
+                "/v1/applications",
+                Some(&owner.token),
+                json!({ "brand_id": brand, "season_id": season, "title": "Too big",
+                        "budget": { "total_fen": total, "daily_cap_fen": cap,
+                                    "cpm_bid_fen": 5000 } }),
+            )
+            .await;
+        let body = assert_problem(res, 422, "validation_failed").await;
+        let field = if cap.is_null() {
+            "budget.total_fen"
+        } else {
+            "budget.daily_cap_fen"
+        };
+        assert_eq!(body["errors"][0]["field"], field, "{body}");
+        assert_eq!(body["errors"][0]["code"], code, "{body}");
+    }
+    assert_eq!(app.count("SELECT count(*) FROM applications").await, before);
+    still_up(&app).await;
+}
+
 /// st sent `cursor=` (and other strings) and got 422 `invalid_cursor`: the document said
 /// any string. It now says what a page gives out, and an empty one is refused as before.
 #[tokio::test]

@@ -178,52 +178,61 @@ impl Window {
     }
 }
 
+/// The largest amount of fen accepted: 2^53 − 1, the largest integer that every JSON client
+/// (a browser's `Number` among them) reads exactly. Far above any real budget.
+pub const MAX_FEN: i64 = 9_007_199_254_740_991;
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Budget {
-    /// Total budget in fen (CNY minor units), > 0.
-    #[schema(minimum = 1)]
+    /// Total budget in fen (CNY minor units), > 0 and at most 2^53 − 1.
+    #[schema(minimum = 1, maximum = 9_007_199_254_740_991_i64)]
     pub total_fen: i64,
     /// Optional daily cap in fen, at most the total.
     #[serde(default)]
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 9_007_199_254_740_991_i64)]
     pub daily_cap_fen: Option<i64>,
-    /// Bid per thousand impressions in fen, > 0.
-    #[schema(minimum = 1)]
+    /// Bid per thousand impressions in fen, > 0 and at most 2^53 − 1.
+    #[schema(minimum = 1, maximum = 9_007_199_254_740_991_i64)]
     pub cpm_bid_fen: i64,
 }
 
 impl Budget {
     pub fn check(&self, errs: &mut Errors) {
-        let positive = "Must be more than 0.";
-        errs.check(
-            self.total_fen > 0,
-            "budget.total_fen",
-            Code::MustBePositive,
-            positive,
-        );
-        errs.check(
-            self.cpm_bid_fen > 0,
-            "budget.cpm_bid_fen",
-            Code::MustBePositive,
-            positive,
-        );
-        if let Some(cap) = self.daily_cap_fen {
-            if cap <= 0 {
-                errs.push(FieldError::new(
-                    "budget.daily_cap_fen",
-                    Code::MustBePositive,
-                    positive,
-                ));
-            } else {
-                errs.check(
-                    cap <= self.total_fen,
-                    "budget.daily_cap_fen",
-                    Code::ExceedsTotal,
-                    "The daily cap cannot exceed the total budget.",
-                );
-            }
+        let total = amount(self.total_fen, "budget.total_fen", errs);
+        amount(self.cpm_bid_fen, "budget.cpm_bid_fen", errs);
+        if let Some(cap) = self.daily_cap_fen
+            && amount(cap, "budget.daily_cap_fen", errs)
+            && total
+        {
+            errs.check(
+                cap <= self.total_fen,
+                "budget.daily_cap_fen",
+                Code::ExceedsTotal,
+                "The daily cap cannot exceed the total budget.",
+            );
         }
+    }
+}
+
+/// Whether an amount of fen is in (0, [`MAX_FEN`]]; if not, says why for `field`.
+fn amount(fen: i64, field: &'static str, errs: &mut Errors) -> bool {
+    if fen <= 0 {
+        errs.push(FieldError::new(
+            field,
+            Code::MustBePositive,
+            "Must be more than 0.",
+        ));
+        false
+    } else if fen > MAX_FEN {
+        errs.push(FieldError::new(
+            field,
+            Code::OutOfRange,
+            "Must be at most 9007199254740991 fen (2^53 − 1).",
+        ));
+        false
+    } else {
+        true
     }
 }
 
@@ -583,6 +592,32 @@ pub(crate) mod tests {
             cpm_bid_fen: 1,
         };
         assert!(errors_of(|e| b.check(e)).is_empty());
+        let top = Budget {
+            total_fen: MAX_FEN,
+            daily_cap_fen: Some(MAX_FEN),
+            cpm_bid_fen: MAX_FEN,
+        };
+        assert!(errors_of(|e| top.check(e)).is_empty());
+        let past = Budget {
+            total_fen: MAX_FEN + 1,
+            daily_cap_fen: Some(i64::MAX),
+            cpm_bid_fen: MAX_FEN + 1,
+        };
+        let mut errs = Errors::new();
+        past.check(&mut errs);
+        let got: Vec<_> = errs
+            .into_vec()
+            .into_iter()
+            .map(|e| (e.field, e.code))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("budget.total_fen".to_owned(), Code::OutOfRange),
+                ("budget.cpm_bid_fen".to_owned(), Code::OutOfRange),
+                ("budget.daily_cap_fen".to_owned(), Code::OutOfRange),
+            ]
+        );
 
         let t = Targeting {
             regions: vec!["CN-SH".into(), "CN-XX".into(), "CN-SH".into()],
