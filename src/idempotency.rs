@@ -116,8 +116,9 @@ async fn guarded(
     next: Next<impl MessageBody + 'static>,
     key: Option<String>,
 ) -> actix_web::Result<ServiceResponse<BoxBody>> {
+    // Visible ASCII, `!` to `~` (the document's `^[!-~]+$`): a space is not visible.
     let visible =
-        |k: &String| (1..=255).contains(&k.len()) && k.bytes().all(|b| (0x20..0x7f).contains(&b));
+        |k: &String| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic());
     let Some(key) = key.filter(visible) else {
         let e = ApiError::unprocessable(
             Code::InvalidIdempotencyKey,
