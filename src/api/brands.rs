@@ -230,7 +230,8 @@ pub async fn remove_member(
 #[serde(deny_unknown_fields)]
 pub struct VerificationBody {
     pub decision: VerificationDecision,
-    /// Required (1–1000 characters after trimming) when rejecting; optional otherwise.
+    /// Required when rejecting (at most 1000 characters as sent, not blank; kept trimmed);
+    /// optional otherwise.
     #[schema(max_length = 1000)]
     pub note: Option<String>,
 }

@@ -72,7 +72,7 @@ pub struct DecisionBody {
     /// GET /v1/reason-codes.
     #[schema(schema_with = crate::domain::application::schema::optional_reason_code)]
     pub reason_code: Option<String>,
-    /// Required for reject and request_changes (at most 2000 characters after trimming);
+    /// Required for reject and request_changes (at most 2000 characters as sent; kept trimmed);
     /// optional for approve.
     #[schema(max_length = 2000)]
     pub note: Option<String>,

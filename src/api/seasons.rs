@@ -5,7 +5,7 @@ use crate::api::page::{List, PageParams};
 use crate::api::precondition::if_match;
 use crate::api::tx::TxStart;
 use crate::auth::Session;
-use crate::domain::season::{DEFAULT_TIMEZONE, Phase, SeasonSpec, SeasonState};
+use crate::domain::season::{DEFAULT_TIMEZONE, Phase, SeasonSpec, SeasonState, valid_code};
 use crate::error::{ApiError, Problem, Result};
 use crate::flow::seasons as flow;
 use crate::state::AppState;
@@ -143,10 +143,16 @@ pub async fn get_one(
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     let key = id.into_inner();
+    // Neither an id nor a code can name no season, whatever it holds (a NUL, which the
+    // database would refuse, included).
+    let id = key.parse::<Uuid>().ok();
+    if id.is_none() && !valid_code(&key) {
+        return Err(ApiError::not_found());
+    }
     let mut conn = state.pool.acquire().await?;
-    let season = match key.parse::<Uuid>() {
-        Ok(id) => seasons::get(&mut conn, id).await?,
-        Err(_) => seasons::by_code(&mut conn, &key).await?,
+    let season = match id {
+        Some(id) => seasons::get(&mut conn, id).await?,
+        None => seasons::by_code(&mut conn, &key).await?,
     }
     .ok_or_else(ApiError::not_found)?;
     Ok(with_etag(HttpResponse::Ok(), &season))

@@ -205,11 +205,13 @@ impl StoreUrl {
 }
 
 /// The note of a verification decision: required (1–1000 characters) when rejecting,
-/// optional otherwise; blank counts as absent.
+/// optional otherwise; blank counts as absent. Counted as sent (the document's
+/// `maxLength`), stored trimmed.
 pub fn decision_note(
     decision: VerificationDecision,
     note: Option<&str>,
 ) -> Result<Option<String>, FieldError> {
+    let sent = note.map_or(0, |n| n.chars().count());
     let note = note.map(str::trim).filter(|s| !s.is_empty());
     match note {
         None if decision == VerificationDecision::Rejected => Err(FieldError::new(
@@ -218,7 +220,7 @@ pub fn decision_note(
             "Say why the brand is rejected (1 to 1000 characters).",
         )),
         None => Ok(None),
-        Some(n) if n.chars().count() > 1000 => Err(FieldError::new(
+        Some(_) if sent > 1000 => Err(FieldError::new(
             "note",
             Code::TooLong,
             "A note has at most 1000 characters.",
@@ -276,6 +278,17 @@ mod tests {
         use VerificationDecision::*;
         assert_eq!(decision_note(Verified, None).unwrap(), None);
         assert_eq!(decision_note(Verified, Some(" ")).unwrap(), None);
+        // Counted as sent: 1000 characters with a space around them are too many.
+        let full = "x".repeat(1000);
+        assert_eq!(
+            decision_note(Rejected, Some(&full)).unwrap(),
+            Some(full.clone())
+        );
+        let padded = format!(" {full}");
+        assert_eq!(
+            decision_note(Rejected, Some(&padded)).unwrap_err().code,
+            "too_long"
+        );
         assert_eq!(decision_note(Rejected, None).unwrap_err().code, "required");
         assert_eq!(
             decision_note(Rejected, Some("")).unwrap_err().code,

@@ -72,7 +72,8 @@ pub struct SeasonSpec {
     pub phases: Vec<Phase>,
 }
 
-fn valid_code(code: &str) -> bool {
+/// A season code: 2 to 40 of a-z, 0-9 and `-`.
+pub fn valid_code(code: &str) -> bool {
     (2..=40).contains(&code.len())
         && code
             .bytes()
@@ -109,10 +110,10 @@ pub fn check_not_stranding(strands: bool) -> Result<(), Rejection> {
 }
 
 impl SeasonSpec {
-    /// Trims the free-text fields, then checks every rule; lists every violation at once.
+    /// Trims the free-text fields (not the code, an identifier), then checks every rule;
+    /// lists every violation at once.
     pub fn parse(mut self) -> Result<Self, Rejection> {
         self.name = self.name.trim().to_owned();
-        self.code = self.code.trim().to_owned();
         self.timezone = self.timezone.trim().to_owned();
         for p in &mut self.phases {
             p.name = p.name.trim().to_owned();
@@ -283,7 +284,17 @@ mod tests {
             s.code = ok.to_string();
             assert!(s.parse().is_ok(), "{ok}");
         }
-        for bad in ["a", "618_2027", "Double11", "双十一", &"a".repeat(41), ""] {
+        // An identifier: taken as sent, so whitespace around it is refused, as the
+        // document's pattern says.
+        for bad in [
+            "a",
+            "618_2027",
+            "Double11",
+            "双十一",
+            &"a".repeat(41),
+            "",
+            " 618-x ",
+        ] {
             let mut s = spec();
             s.code = bad.to_string();
             one(s, "code", "invalid_code");

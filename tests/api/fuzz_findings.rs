@@ -156,6 +156,76 @@ async fn amounts_are_read_exactly_up_to_the_documented_bound() {
     still_up(&app).await;
 }
 
+/// A review of the document against the server (after st found the Idempotency-Key one)
+/// found rules that trimmed before they counted or screened, so a value the document
+/// refuses was taken: a season code with spaces around it, a verification note of 1000
+/// characters plus a space, a decision note starting with a tab. Each is now taken as
+/// sent, refused, and changes nothing. And `GET /v1/seasons/{id-or-code}` with a NUL in
+/// it reached the database, whose refusal came back as an undocumented 422: now 404.
+#[tokio::test]
+async fn text_is_counted_and_screened_as_sent() {
+    let w = crate::applications::world().await;
+    let app = &w.app;
+
+    let res = app
+        .post(
+            "/v1/seasons",
+            Some(&w.admin.token),
+            crate::seasons::body(" 11-11-x ", -5, 5, 10, 20),
+        )
+        .await;
+    let body = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "code", "{body}");
+    assert_eq!(body["errors"][0]["code"], "invalid_code", "{body}");
+    assert_eq!(app.count("SELECT count(*) FROM seasons").await, 1);
+    for path in ["a%00b", "618-2027%00", "%20618-2027", "618-2027%20"] {
+        let res = app
+            .get(&format!("/v1/seasons/{path}"), &w.admin.token)
+            .await;
+        assert_problem(res, 404, "not_found").await;
+    }
+    let res = app.get("/v1/seasons/618-2027", &w.admin.token).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let brand = &w.brand_id;
+    let padded = format!(" {}", "x".repeat(1000));
+    let res = app
+        .post(
+            &format!("/v1/brands/{brand}/verification"),
+            Some(&w.reviewer.token),
+            json!({ "decision": "rejected", "note": padded }),
+        )
+        .await;
+    let body = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "note", "{body}");
+    assert_eq!(body["errors"][0]["code"], "too_long", "{body}");
+    assert_eq!(
+        app.count("SELECT count(*) FROM brands WHERE verification = 'verified'")
+            .await,
+        1
+    );
+
+    let id = w.in_review().await;
+    let events = app.count("SELECT count(*) FROM audit_events").await;
+    let long = format!("{} ", "x".repeat(2000));
+    for note in ["\tok", "ok\t", long.as_str()] {
+        let res = w
+            .act(
+                &id,
+                "decision",
+                &w.reviewer,
+                json!({ "decision": "approve", "note": note }),
+            )
+            .await;
+        let body = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(body["errors"][0]["field"], "note", "{body}");
+        assert_eq!(body["errors"][0]["code"], "invalid_length", "{body}");
+    }
+    assert_eq!(w.status(&id).await, "in_review");
+    assert_eq!(app.count("SELECT count(*) FROM audit_events").await, events);
+    still_up(app).await;
+}
+
 /// st sent `cursor=` (and other strings) and got 422 `invalid_cursor`: the document said
 /// any string. It now says what a page gives out, and an empty one is refused as before.
 #[tokio::test]

@@ -18,7 +18,7 @@ fn at(days: i64) -> DateTime<Utc> {
 
 /// A season whose applications open `open` days from now, close at `close`, running
 /// from `start` to `end`.
-fn body(code: &str, open: i64, close: i64, start: i64, end: i64) -> Value {
+pub fn body(code: &str, open: i64, close: i64, start: i64, end: i64) -> Value {
     json!({
         "code": code,
         "name": format!("Season {code}"),

@@ -259,13 +259,18 @@ pub const MAX_NOTE_CHARS: usize = 2000;
 
 impl Decision {
     /// SPEC §3: `reject` and `request_changes` need a `reason_code` and a `note`; an
-    /// approval takes no reason code; a note has at most 2000 characters after trimming.
-    /// Lists every problem at once.
+    /// approval takes no reason code; a note has at most 2000 characters and no control
+    /// character but line breaks, counted and screened as sent (the document's rule), and
+    /// is kept trimmed (blank is absent). Lists every problem at once.
     pub fn parse(
         kind: DecisionKind,
         reason_code: Option<&str>,
         note: Option<&str>,
     ) -> Result<Self, Rejection> {
+        let sent_ok = note.is_none_or(|n| {
+            n.chars().count() <= MAX_NOTE_CHARS
+                && !n.chars().any(|c| c.is_control() && c != '\n' && c != '\r')
+        });
         let note = note.map(str::trim).filter(|n| !n.is_empty());
         let mut errs = Errors::new();
         let reason = match (kind, reason_code) {
@@ -304,15 +309,12 @@ impl Decision {
                 "Explain the decision to the brand.",
             ));
         }
-        if let Some(n) = note {
-            errs.check(
-                n.chars().count() <= MAX_NOTE_CHARS
-                    && !n.chars().any(|c| c.is_control() && c != '\n' && c != '\r'),
-                "note",
-                Code::InvalidLength,
-                "At most 2000 characters, without control characters.",
-            );
-        }
+        errs.check(
+            sent_ok,
+            "note",
+            Code::InvalidLength,
+            "At most 2000 characters, without control characters.",
+        );
         errs.finish(())?;
         let note = note.map(str::to_owned);
         Ok(match (kind, reason, note) {
@@ -759,5 +761,16 @@ mod tests {
             [("note".into(), "invalid_length")]
         );
         assert!(Decision::parse(Reject, Some("other"), Some(&"é".repeat(MAX_NOTE_CHARS))).is_ok());
+        // As sent: a tab at the edge, or whitespace that takes it past the bound.
+        let padded = format!("{} ", "x".repeat(MAX_NOTE_CHARS));
+        for bad in ["\tok", "ok\t", padded.as_str()] {
+            assert_eq!(
+                fields(Decision::parse(Approve, None, Some(bad)).unwrap_err()),
+                [("note".into(), "invalid_length")],
+                "{bad:?}"
+            );
+        }
+        // Blank is absent: fine for an approval, missing for a rejection.
+        assert!(Decision::parse(Approve, None, Some(" \n ")).is_ok());
     }
 }
