@@ -211,20 +211,20 @@ pub fn decision_note(
     decision: VerificationDecision,
     note: Option<&str>,
 ) -> Result<Option<String>, FieldError> {
-    let sent = note.map_or(0, |n| n.chars().count());
-    let note = note.map(str::trim).filter(|s| !s.is_empty());
-    match note {
+    if note.is_some_and(|n| n.chars().count() > 1000) {
+        return Err(FieldError::new(
+            "note",
+            Code::TooLong,
+            "A note has at most 1000 characters.",
+        ));
+    }
+    match note.map(str::trim).filter(|s| !s.is_empty()) {
         None if decision == VerificationDecision::Rejected => Err(FieldError::new(
             "note",
             Code::Required,
             "Say why the brand is rejected (1 to 1000 characters).",
         )),
         None => Ok(None),
-        Some(_) if sent > 1000 => Err(FieldError::new(
-            "note",
-            Code::TooLong,
-            "A note has at most 1000 characters.",
-        )),
         Some(n) => Ok(Some(n.to_owned())),
     }
 }
@@ -287,6 +287,12 @@ mod tests {
         let padded = format!(" {full}");
         assert_eq!(
             decision_note(Rejected, Some(&padded)).unwrap_err().code,
+            "too_long"
+        );
+        // Blank but past the bound is too long too, not merely absent.
+        let blank = " ".repeat(1001);
+        assert_eq!(
+            decision_note(Verified, Some(&blank)).unwrap_err().code,
             "too_long"
         );
         assert_eq!(decision_note(Rejected, None).unwrap_err().code, "required");
