@@ -46,7 +46,8 @@
 #   URL off tmall.com, a time outside [2000, 2100) written with an offset, an unknown season,
 #   …): those rules relate fields to each other or to the database, which JSON Schema cannot
 #   state. Only a 422 whose every field error carries one of those codes is dropped; any other
-#   refusal of valid data (a format the document misstates) still fails the run.
+#   refusal of valid data (a format the document misstates) still fails the run, and so does
+#   a problem whose own code is `out_of_range` with no field (the database refusing a value).
 # - missing_required_header expects 400/401/403/406/422 for a request without a required
 #   header; a PATCH without `If-Match` is 428 `precondition_required` by SPEC §5 ("428
 #   without"). Only that answer, for that header, is dropped.
