@@ -386,9 +386,18 @@ struct BuildLabels {
     version: &'static str,
 }
 
-fn counter(e: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> fmt::Result {
+fn counter<T>(
+    e: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    v: T,
+) -> fmt::Result
+where
+    ConstCounter<T>: EncodeMetric,
+{
     let c = ConstCounter::new(v);
-    c.encode(e.encode_descriptor(name, help, None, c.metric_type())?)
+    c.encode(e.encode_descriptor(name, help, unit, c.metric_type())?)
 }
 
 fn gauge<T>(
@@ -411,6 +420,7 @@ impl prometheus_client::collector::Collector for Figures {
             &mut e,
             "gate_checks",
             "Gate checks answered (a batch counts each check)",
+            None,
             self.gate_checks,
         )?;
         {
@@ -428,6 +438,7 @@ impl prometheus_client::collector::Collector for Figures {
             &mut e,
             "gate_cache_reloads",
             "Full reloads of the gate's cache",
+            None,
             self.gate_reloads,
         )?;
         gauge(
@@ -456,6 +467,7 @@ impl prometheus_client::collector::Collector for Figures {
             &mut e,
             "login_failures",
             "Failed logins",
+            None,
             self.logins_failed,
         )?;
         gauge(
@@ -490,15 +502,16 @@ impl prometheus_client::collector::Collector for Figures {
             &mut e,
             "db_pool_waits",
             "Requests that found every database connection in use and waited for one",
+            None,
             self.pool_waits,
         )?;
-        let waited = ConstCounter::new(self.pool_waited_seconds);
-        waited.encode(e.encode_descriptor(
+        counter(
+            &mut e,
             "db_pool_wait",
             "Time requests spent waiting for a database connection (rate: the share of time lost to an exhausted pool)",
             Some(&Unit::Seconds),
-            waited.metric_type(),
-        )?)?;
+            self.pool_waited_seconds,
+        )?;
         gauge(
             &mut e,
             "password_hashes_running",
@@ -537,13 +550,13 @@ impl prometheus_client::collector::Collector for Figures {
         )?;
         let p = process();
         if let Some(cpu) = p.cpu_seconds {
-            let c = ConstCounter::new(cpu);
-            c.encode(e.encode_descriptor(
+            counter(
+                &mut e,
                 "process_cpu",
                 "User and system CPU time spent",
                 Some(&Unit::Seconds),
-                c.metric_type(),
-            )?)?;
+                cpu,
+            )?;
         }
         if let Some(rss) = p.resident_bytes {
             gauge(

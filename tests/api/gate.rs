@@ -376,15 +376,7 @@ async fn a_batch_time_with_a_control_character_is_refused() {
     let admin = app.admin().await;
     let (_, key) = api_key(&app, &admin).await;
     let ok = fixture(&app, &admin, OK).await;
-    let checks_made = || async {
-        let res = app.req(Method::GET, "/metrics", None).send().await.unwrap();
-        let text = res.text().await.unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix("gate_checks_total "))
-            .and_then(|v| v.parse::<f64>().ok())
-            .expect("gate_checks_total")
-    };
-    let before = checks_made().await;
+    let before = app.metric("gate_checks_total").await;
     for at in [
         "2027-06-12T00:00:00Z\\u000b",
         "\\u000c2027-06-12T00:00:00Z",
@@ -404,7 +396,7 @@ async fn a_batch_time_with_a_control_character_is_refused() {
         let p = assert_problem(res, 422, "control_character").await;
         assert_eq!(p["errors"][0]["field"], "checks[0].at", "{at}");
     }
-    assert_eq!(checks_made().await, before);
+    assert_eq!(app.metric("gate_checks_total").await, before);
 }
 
 #[tokio::test]

@@ -273,6 +273,27 @@ impl TestApp {
     pub async fn count(&self, sql: &'static str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
     }
+
+    /// The value of `series` in `/metrics` now.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let res = self
+            .req(Method::GET, "/metrics", None)
+            .send()
+            .await
+            .unwrap();
+        metric(&res.text().await.unwrap(), series)
+    }
+}
+
+/// The value of `series` (a name, with its labels if it has any) in a `/metrics` text.
+pub fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{series} missing in\n{text}"))
+        .split(' ')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{series}: not a number in\n{text}"))
 }
 
 /// Asserts a problem+json answer with `status` and `code`; returns the body.

@@ -1,6 +1,6 @@
 //! What an operator sees: request ids, /metrics, the CLI's help.
 
-use crate::helpers::{TestApp, assert_problem, spawn, spawn_with};
+use crate::helpers::{TestApp, assert_problem, metric, spawn, spawn_with};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -119,28 +119,11 @@ async fn metrics_name_routes_by_template_with_latency_and_process_figures() {
     assert_eq!(text.matches("# EOF").count(), 1);
 }
 
-/// The value of `series` (a name, with its labels if it has any) in a `/metrics` text.
-fn metric(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("{series} missing in\n{text}"))
-        .split(' ')
-        .next()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("{series}: not a number in\n{text}"))
-}
-
-/// A gauge's value in `/metrics` now.
-async fn gauge(app: &TestApp, name: &str) -> f64 {
-    let res = app.req(Method::GET, "/metrics", None).send().await.unwrap();
-    metric(&res.text().await.unwrap(), name)
-}
-
 /// Polls `name` in `/metrics` until it reads `want`, for up to `within`.
 async fn gauge_reaches(app: &TestApp, name: &str, want: f64, within: std::time::Duration) {
     let deadline = std::time::Instant::now() + within;
     loop {
-        let got = gauge(app, name).await;
+        let got = app.metric(name).await;
         if got == want {
             return;
         }
@@ -164,8 +147,8 @@ async fn requests_waiting_for_a_database_connection_are_counted() {
     })
     .await;
     let admin = app.admin().await;
-    assert_eq!(gauge(&app, "db_pool_waiting").await, 0.0);
-    let waits_before = gauge(&app, "db_pool_waits_total").await;
+    assert_eq!(app.metric("db_pool_waiting").await, 0.0);
+    let waits_before = app.metric("db_pool_waits_total").await;
     // The test's pool is the server's: holding its only connection exhausts it.
     let held = app.pool.acquire().await.unwrap();
     let asked = tokio::spawn(
@@ -173,13 +156,13 @@ async fn requests_waiting_for_a_database_connection_are_counted() {
             .send(),
     );
     gauge_reaches(&app, "db_pool_waiting", 1.0, Duration::from_secs(2)).await;
-    assert_eq!(gauge(&app, "db_pool_connections_in_use").await, 1.0);
+    assert_eq!(app.metric("db_pool_connections_in_use").await, 1.0);
     tokio::time::sleep(Duration::from_millis(200)).await;
     drop(held);
     assert_eq!(asked.await.unwrap().unwrap().status(), StatusCode::OK);
     gauge_reaches(&app, "db_pool_waiting", 0.0, Duration::from_secs(2)).await;
-    assert!(gauge(&app, "db_pool_waits_total").await > waits_before);
-    assert!(gauge(&app, "db_pool_wait_seconds_total").await >= 0.2);
+    assert!(app.metric("db_pool_waits_total").await > waits_before);
+    assert!(app.metric("db_pool_wait_seconds_total").await >= 0.2);
 
     // Cut off by the request deadline while waiting: the wait ends with it.
     let app = spawn_with(|s| {
@@ -193,7 +176,7 @@ async fn requests_waiting_for_a_database_connection_are_counted() {
     let res = app.get("/v1/seasons", &admin.token).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     gauge_reaches(&app, "db_pool_waiting", 0.0, Duration::from_secs(1)).await;
-    assert!(gauge(&app, "db_pool_waits_total").await >= 1.0);
+    assert!(app.metric("db_pool_waits_total").await >= 1.0);
     drop(held);
     let res = app.get("/v1/seasons", &admin.token).await;
     assert_eq!(res.status(), StatusCode::OK);

@@ -228,7 +228,7 @@ fn amount(fen: i64, field: &'static str, errs: &mut Errors) -> bool {
         errs.push(FieldError::new(
             field,
             Code::OutOfRange,
-            "Must be at most 9007199254740991 fen (2^53 − 1).",
+            format!("Must be at most {MAX_FEN} fen (2^53 − 1)."),
         ));
         false
     } else {
